@@ -1,0 +1,256 @@
+"""`AILab`: an AI lab that sells to real customers, burns cash on compute, and raises money.
+
+Each week a lab earns real revenue, buys the compute its contracts ask for (credits first,
+then cash its investors tied to that giant, then its free cash), pays its other operating
+costs, and checks its runway. When the runway is short it opens a funding round (design
+5.3; the round itself is settled in `model.rounds`). Its money is kept in separate cash
+accounts by origin (own customers, untied investor money, each giant's spend-back money)
+and its credits by issuing giant, so every dollar a giant earns from it can be tagged
+round-trip, cross-funded or real (design 5.2). A lab in distress has cut its compute to what
+it can pay and cancelled contract volume; a failed lab has no equity value left.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+
+from model.contracts import ComputeContract
+from model.ledger import ASSET, EQUITY, EXPENSE, INCOME
+
+REAL, INVESTOR = "real", "investor"
+
+
+class AILab(mesa.Agent):
+    """An AI lab; its numbers are in $B and $B per year, its steps are weeks."""
+
+    def __init__(self, model, spec):
+        super().__init__(model)
+        self.name = spec.name
+        self.spec = spec
+        ledger = model.ledger
+        owner = self.name
+        self.cash = {REAL: ledger.open(owner, "cash:real", ASSET, is_cash=True),
+                     INVESTOR: ledger.open(owner, "cash:investor", ASSET, is_cash=True)}
+        self.clause_cash: dict[str, int] = {}
+        self.credits: dict[str, int] = {}
+        for giant in model.config.giants:
+            self.clause_cash[giant.name] = ledger.open(owner, f"cash:clause:{giant.name}", ASSET, is_cash=True)
+            self.credits[giant.name] = ledger.open(owner, f"credits:{giant.name}", ASSET)
+        self.paid_in = ledger.open(owner, "paid_in", EQUITY)
+        self.retained = ledger.open(owner, "retained", EQUITY)
+        self.revenue_account = ledger.open(owner, "revenue", INCOME)
+        self.compute_account = ledger.open(owner, "compute", EXPENSE)
+        self.opex_account = ledger.open(owner, "opex", EXPENSE)
+        self.writeoff_account = ledger.open(owner, "credits_written_off", EXPENSE)
+
+        self.revenue_weekly = spec.revenue / 52.0
+        self.shares = spec.shares
+        self.price = spec.last_post_money / spec.shares  # last round price per share
+        self.contracts: list[ComputeContract] = []
+        self.distressed = False
+        self.failed = False
+        self.next_round_step = 0
+        self.rounds: list[dict] = []
+        self.quarter = self._new_quarter()
+
+    # ------------------------------------------------------------------ state
+    @staticmethod
+    def _new_quarter() -> dict:
+        return {"revenue": 0.0, "compute": 0.0, "compute_shortfall": 0.0, "opex": 0.0,
+                "raised": 0.0, "rounds": 0, "down_rounds": 0, "cancelled": 0.0,
+                "spend_by_giant": {}}
+
+    @property
+    def growth(self) -> float:
+        """Expected real revenue growth per year: decays from today's rate to the long-run rate."""
+        spec = self.spec
+        years = self.model.week / 52.0
+        decay = 0.5 ** (years / spec.growth_halflife_years)
+        return spec.revenue_growth_long_run + (spec.revenue_growth - spec.revenue_growth_long_run) * decay
+
+    def pool(self) -> float:
+        """Untied cash: money from customers and from investors without a spend-back clause."""
+        ledger = self.model.ledger
+        return ledger.balances[self.cash[REAL]] + ledger.balances[self.cash[INVESTOR]]
+
+    def liquid(self) -> float:
+        """Everything the lab can spend: untied cash, tied cash and unspent credits."""
+        balances = self.model.ledger.balances
+        return (self.pool() + sum(balances[i] for i in self.clause_cash.values())
+                + sum(balances[i] for i in self.credits.values()))
+
+    def credits_held(self) -> float:
+        balances = self.model.ledger.balances
+        return sum(balances[i] for i in self.credits.values())
+
+    def opex_weekly(self) -> float:
+        return self.spec.opex / 52.0 + self.spec.opex_share * self.revenue_weekly
+
+    def contracted_weekly(self) -> float:
+        week = self.model.week
+        return sum(c.due(week) for c in self.contracts)
+
+    def burn_weekly(self) -> float:
+        return self.contracted_weekly() + self.opex_weekly() - self.revenue_weekly
+
+    def runway_weeks(self) -> float:
+        burn = self.burn_weekly()
+        return math.inf if burn <= 0.0 else self.liquid() / burn
+
+    def funding_need(self, weeks: float) -> float:
+        """Money needed to last `weeks` more at contracted compute and today's revenue and opex."""
+        week = self.model.week
+        compute = sum(c.due_over(week, int(weeks)) for c in self.contracts)
+        return max(0.0, compute + (self.opex_weekly() - self.revenue_weekly) * weeks - self.liquid())
+
+    def valuation(self) -> float:
+        return self.price * self.shares
+
+    def book_equity(self) -> float:
+        return self.model.ledger.owner_totals(self.name)["equity"]
+
+    def backlog_with(self, giant: str) -> float:
+        return sum(c.remaining for c in self.contracts if c.giant == giant)
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Design step 2: earn, buy compute, pay opex, check the runway."""
+        if self.failed:
+            return
+        self.earn_revenue()
+        self.buy_compute()
+        self.pay_opex()
+        if self.model.week >= self.next_round_step and self.runway_weeks() < self.spec.runway_trigger_weeks:
+            size = self.funding_need(self.spec.runway_target_weeks)
+            if size > 0.0:
+                self.model.open_round(self, size)
+                self.next_round_step = self.model.week + self.model.config.rounds.retry_weeks
+
+    def earn_revenue(self) -> None:
+        spec = self.spec
+        noise = spec.revenue_volatility * math.sqrt(1.0 / 52.0) * self.model.rng.standard_normal()
+        self.revenue_weekly *= math.exp(math.log1p(self.growth) / 52.0 + noise)
+        world = self.model.outside
+        self.model.ledger.transfer(f"{self.name} revenue", world.spending, world.cash,
+                                   self.cash[REAL], self.revenue_account, self.revenue_weekly)
+        self.quarter["revenue"] += self.revenue_weekly
+
+    def buy_compute(self) -> None:
+        """Pay each contract's weekly volume: credits, then tied cash, then untied cash."""
+        week = self.model.week
+        giants = self.model.giants_by_name
+        for contract in self.contracts:
+            due = contract.due(week)
+            if due <= 0.0:
+                continue
+            giant = giants[contract.giant]
+            wanted = giant.capacity_for(due)
+            paid = self._pay_giant(giant, wanted)
+            contract.consume(paid)
+            self.quarter["compute"] += paid
+            self.quarter["compute_shortfall"] += due - paid
+            spend = self.quarter["spend_by_giant"]
+            spend[giant.name] = spend.get(giant.name, 0.0) + paid
+
+    def _pay_giant(self, giant, amount: float) -> float:
+        """Pay `amount` of compute from the right pockets; return what could be paid."""
+        ledger = self.model.ledger
+        balances = ledger.balances
+        remaining = amount
+        credits = min(balances[self.credits[giant.name]], remaining)
+        if credits > 0.0:
+            giant.sell_compute_for_credits(self, credits)
+            remaining -= credits
+        tied = min(balances[self.clause_cash[giant.name]], remaining)
+        if tied > 0.0:
+            giant.sell_compute_for_cash(self, self.clause_cash[giant.name], tied, "roundtrip")
+            remaining -= tied
+        pool = self.pool()
+        if remaining > 0.0 and pool > 0.0:
+            untied = min(pool, remaining)
+            # Money is fungible inside the pool: attribute each payment pro rata to its origins.
+            real_share = balances[self.cash[REAL]] / pool
+            from_real = untied * real_share
+            giant.sell_compute_for_cash(self, self.cash[REAL], from_real, "real")
+            giant.sell_compute_for_cash(self, self.cash[INVESTOR], untied - from_real, "cross")
+            remaining -= untied
+        return amount - remaining
+
+    def pay_opex(self) -> None:
+        amount = min(self.opex_weekly(), max(0.0, self.pool()))
+        if amount <= 0.0:
+            return
+        ledger = self.model.ledger
+        world = self.model.outside
+        pool = self.pool()
+        from_real = amount * ledger.balances[self.cash[REAL]] / pool
+        for origin, part in ((REAL, from_real), (INVESTOR, amount - from_real)):
+            ledger.transfer(f"{self.name} opex", self.opex_account, self.cash[origin],
+                            world.cash, world.receipts, part)
+        self.quarter["opex"] += amount
+
+    # ----------------------------------------------------------- funding results
+    def receive_equity(self, investor_cash: int, investor_debit: int, amount: float,
+                       pocket: int, memo: str, payer_owner_is_giant: bool = False) -> None:
+        """Cash for new shares arrives in one of the lab's pockets (untied or tied)."""
+        self.model.ledger.transfer(memo, investor_debit, investor_cash, pocket, self.paid_in, amount)
+
+    def cancel_contracts(self, fraction: float) -> dict[str, float]:
+        """Cancel a fraction of every contract's remaining value; return cancelled value by giant."""
+        cancelled: dict[str, float] = {}
+        if fraction <= 0.0:
+            return cancelled
+        for contract in self.contracts:
+            value = contract.cancel(fraction)
+            if value > 0.0:
+                cancelled[contract.giant] = cancelled.get(contract.giant, 0.0) + value
+        self.quarter["cancelled"] += sum(cancelled.values())
+        for giant, value in cancelled.items():
+            self.model.giants_by_name[giant].book_backlog_impairment(self, value)
+        return cancelled
+
+    def enter_distress(self) -> None:
+        """Cut compute to what the lab can pay over a target runway and cancel the rest."""
+        self.distressed = True
+        horizon = self.spec.runway_target_weeks
+        affordable = max(0.0, self.revenue_weekly - self.opex_weekly() + self.liquid() / horizon)
+        contracted = sum(c.weekly for c in self.contracts if c.remaining > 0.0)
+        if contracted > affordable:
+            self.cancel_contracts(1.0 - affordable / contracted)
+
+    def fail(self) -> None:
+        """Equity worth nothing: contracts cancelled, unspent credits written off."""
+        self.failed = True
+        self.distressed = True
+        self.price = 0.0
+        self.cancel_contracts(1.0)
+        ledger = self.model.ledger
+        for giant_name, account in self.credits.items():
+            unspent = ledger.balances[account]
+            if unspent > 0.0:
+                self.model.giants_by_name[giant_name].forfeit_credits(self, unspent)
+
+    # ------------------------------------------------------------ quarter end
+    def close_quarter(self) -> dict:
+        """Close the books; return the quarter's statement (design 5.5)."""
+        q = self.quarter
+        net_income = self.model.ledger.close_into(self.name, self.retained)
+        statement = {
+            "lab": self.name, "revenue": q["revenue"], "compute_spend": q["compute"],
+            "compute_shortfall": q["compute_shortfall"], "opex": q["opex"],
+            "net_income": net_income, "burn": q["compute"] + q["opex"] - q["revenue"],
+            "cash": self.pool(), "tied_cash": sum(self.model.ledger.balances[i] for i in self.clause_cash.values()),
+            "credits": self.credits_held(), "runway_weeks": self.runway_weeks(),
+            "valuation": self.valuation(), "price_per_share": self.price, "shares": self.shares,
+            "raised": q["raised"], "rounds": q["rounds"], "down_rounds": q["down_rounds"],
+            "contracts_cancelled": q["cancelled"],
+            "backlog": sum(c.remaining for c in self.contracts),
+            "distressed": self.distressed, "failed": self.failed,
+        }
+        for giant, value in q["spend_by_giant"].items():
+            statement[f"spend_{giant}"] = value
+        self.last_net_income = net_income
+        self.quarter = self._new_quarter()
+        return statement

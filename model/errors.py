@@ -1,0 +1,9 @@
+"""Errors a user can cause: bad scenario files, bad parameters, bad command-line input.
+
+`InputError` carries one line that names what is wrong and where (field and file); the
+command line prints it and exits with status 2, before anything runs or is written.
+"""
+
+
+class InputError(ValueError):
+    """Bad user input; the message is one line naming the field and the file."""

@@ -1,0 +1,187 @@
+"""The double-entry ledger: the only way money, claims and book values change in the model.
+
+Every account belongs to one owner (an agent or the Outside World) and has a kind: asset,
+liability, equity, income or expense. Balances are kept debit-positive, so for every owner
+the balances of all its accounts sum to zero (assets = liabilities + equity, with income and
+expense still open inside equity). An entry is a list of legs (account, debit-positive
+amount); `post` refuses an entry unless its legs balance for every owner it touches, so the
+accounting identity holds after every entry by construction, and `check` verifies it
+independently. Cash accounts are flagged: money moves only between cash accounts, so the
+sum of all cash (the Outside World's included, which may be negative because it is where
+money comes from) stays at its opening value. The ledger is plain Python lists indexed by
+integers because a ten-year run posts tens of thousands of entries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+ASSET, LIABILITY, EQUITY, INCOME, EXPENSE = "asset", "liability", "equity", "income", "expense"
+KINDS = (ASSET, LIABILITY, EQUITY, INCOME, EXPENSE)
+
+# Relative tolerance of every balance check: one dollar per trillion (design 5.1, issue 2).
+REL_TOL = 1e-12
+
+
+class LedgerError(RuntimeError):
+    """An entry that would break double entry, or a failed invariant check."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    index: int
+    owner: str
+    name: str
+    kind: str
+    is_cash: bool
+
+
+class Ledger:
+    """Accounts, balances and balanced entries; optionally a journal of every entry."""
+
+    def __init__(self, keep_journal: bool = False):
+        self.accounts: list[Account] = []
+        self.balances: list[float] = []
+        self._by_key: dict[tuple[str, str], int] = {}
+        self._owner_accounts: dict[str, list[int]] = {}
+        self.cash_accounts: list[int] = []
+        self.keep_journal = keep_journal
+        self.journal: list[tuple[int, str, tuple[tuple[int, float], ...]]] = []
+        self.entry_count = 0
+        self.step = 0
+        self.opening_money: float | None = None
+
+    # ----------------------------------------------------------------- accounts
+    def open(self, owner: str, name: str, kind: str, is_cash: bool = False) -> int:
+        """Open an account and return its index (opening twice returns the same account)."""
+        key = (owner, name)
+        if key in self._by_key:
+            return self._by_key[key]
+        if kind not in KINDS:
+            raise LedgerError(f"unknown account kind {kind!r} for {owner}:{name}")
+        if is_cash and kind != ASSET:
+            raise LedgerError(f"cash account {owner}:{name} must be an asset")
+        index = len(self.accounts)
+        self.accounts.append(Account(index, owner, name, kind, is_cash))
+        self.balances.append(0.0)
+        self._by_key[key] = index
+        self._owner_accounts.setdefault(owner, []).append(index)
+        if is_cash:
+            self.cash_accounts.append(index)
+        return index
+
+    def account(self, owner: str, name: str) -> int:
+        return self._by_key[(owner, name)]
+
+    def has(self, owner: str, name: str) -> bool:
+        return (owner, name) in self._by_key
+
+    def owners(self) -> list[str]:
+        return list(self._owner_accounts)
+
+    def accounts_of(self, owner: str) -> list[Account]:
+        return [self.accounts[i] for i in self._owner_accounts[owner]]
+
+    def balance(self, index: int) -> float:
+        """Balance in the account's natural sign (positive for a normal balance)."""
+        value = self.balances[index]
+        return value if self.accounts[index].kind in (ASSET, EXPENSE) else -value
+
+    # ------------------------------------------------------------------ entries
+    def post(self, memo: str, legs: list[tuple[int, float]]) -> None:
+        """Post a balanced entry; legs are (account, amount) with debits positive.
+
+        The legs must balance for each owner separately: an entry between two agents is two
+        balanced halves (for a payment: the payer credits cash, the payee debits cash).
+        """
+        owner_sums: dict[str, float] = {}
+        largest = 0.0
+        accounts = self.accounts
+        for index, amount in legs:
+            if amount != amount or amount in (math.inf, -math.inf):
+                raise LedgerError(f"{memo}: non-finite amount on {accounts[index].owner}:{accounts[index].name}")
+            owner = accounts[index].owner
+            owner_sums[owner] = owner_sums.get(owner, 0.0) + amount
+            largest = max(largest, abs(amount))
+        tolerance = REL_TOL * max(largest, 1.0)
+        for owner, total in owner_sums.items():
+            if abs(total) > tolerance:
+                raise LedgerError(f"{memo}: legs of {owner} do not balance (off by {total:.3e})")
+        balances = self.balances
+        for index, amount in legs:
+            balances[index] += amount
+        self.entry_count += 1
+        if self.keep_journal:
+            self.journal.append((self.step, memo, tuple(legs)))
+
+    def transfer(self, memo: str, payer_debit: int, payer_cash: int, payee_cash: int,
+                 payee_credit: int, amount: float) -> None:
+        """A payment between two owners: each side records its own half of the entry."""
+        if amount == 0.0:
+            return
+        self.post(memo, [(payer_debit, amount), (payer_cash, -amount),
+                         (payee_cash, amount), (payee_credit, -amount)])
+
+    def close_into(self, owner: str, retained: int, skip: frozenset[int] = frozenset()) -> float:
+        """Close the owner's income and expense accounts into `retained`; return net income."""
+        legs = []
+        total = 0.0
+        for index in self._owner_accounts[owner]:
+            account = self.accounts[index]
+            if account.kind in (INCOME, EXPENSE) and index not in skip:
+                value = self.balances[index]
+                if value != 0.0:
+                    legs.append((index, -value))
+                    total += value
+        if legs:
+            legs.append((retained, total))
+            self.post(f"close {owner}", legs)
+        return -total  # income is credit (negative) in debit-positive terms
+
+    def result(self, owner: str) -> float:
+        """Profit so far in the open period: income less expense, not yet closed."""
+        total = 0.0
+        for index in self._owner_accounts[owner]:
+            if self.accounts[index].kind in (INCOME, EXPENSE):
+                total -= self.balances[index]
+        return total
+
+    # --------------------------------------------------------------- invariants
+    def money(self) -> float:
+        return math.fsum(self.balances[i] for i in self.cash_accounts)
+
+    def mark_opening(self) -> None:
+        """Record the money stock once opening balances are in; it must never change after."""
+        self.opening_money = self.money()
+
+    def check(self) -> None:
+        """Raise LedgerError unless every owner balances and money is conserved.
+
+        Tolerance: one dollar per trillion of the gross balances being summed.
+        """
+        balances = self.balances
+        for owner, indices in self._owner_accounts.items():
+            values = [balances[i] for i in indices]
+            total = math.fsum(values)
+            if abs(total) > REL_TOL * max(1.0, math.fsum(map(abs, values))):
+                raise LedgerError(f"{owner}: assets != liabilities + equity (off by {total:.3e})")
+        if self.opening_money is not None:
+            cash = [balances[i] for i in self.cash_accounts]
+            drift = math.fsum(cash) - self.opening_money
+            if abs(drift) > REL_TOL * max(1.0, math.fsum(map(abs, cash))):
+                raise LedgerError(f"money not conserved: drift {drift:.3e}")
+
+    def owner_totals(self, owner: str) -> dict[str, float]:
+        """Assets, liabilities, equity (income and expense folded in) of one owner."""
+        totals = {ASSET: 0.0, LIABILITY: 0.0, EQUITY: 0.0}
+        for index in self._owner_accounts[owner]:
+            account = self.accounts[index]
+            value = self.balances[index]
+            if account.kind == ASSET:
+                totals[ASSET] += value
+            elif account.kind == LIABILITY:
+                totals[LIABILITY] -= value
+            else:
+                totals[EQUITY] -= value
+        return totals

@@ -1,0 +1,155 @@
+"""Funding rounds (design 5.3): pricing, who invests, down rounds, distress and failure.
+
+A lab short of runway opens a round sized to its target runway. The pre-money valuation is
+real revenue times a multiple
+
+    m = m0 · exp(β_g (g − g_ref) + β_s (s − s_ref) − β_r (r − r_ref))
+
+that rises with the lab's revenue growth g and market sentiment s (the listed AI giants'
+recent return) and falls with the interest rate r. Partner giants put in their agreed share
+(leaning with sentiment, limited by their spare cash). Outside investors' appetite, as a
+share of the reference valuation, rises with sentiment, falls with rates, carries noise and
+grows as the price falls (elasticity η to the multiple):
+
+    A(m) = a · V_ref · exp(γ_s (s − s_ref) − γ_r (r − r_ref) + σ ε) · (m_ref / m)^η
+
+If partners and outsiders do not fill the round it is re-priced lower step by step down to
+the floor multiple; a round still unfilled at the floor takes what it can get and the lab
+goes into distress: it cuts compute to what it can pay and cancels contract volume. A lab
+that then cannot last a few more weeks fails. A filled round comes with new multi-year
+compute contracts, which are the giants' new backlog. Partner money arrives in the form its
+partnership sets: cloud credits, cash with a spend-back clause, or plain cash.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from model.contracts import ComputeContract
+
+
+@dataclass
+class Round:
+    lab: object
+    size: float
+    opened_week: int
+    commitments: dict[str, float] = field(default_factory=dict)
+
+
+def reference_multiple(model, lab) -> float:
+    """Revenue multiple at reference sentiment and rates: depends on the lab's growth only."""
+    rounds = model.config.rounds
+    return rounds.multiple * math.exp(rounds.growth_elasticity * (lab.growth - rounds.growth_reference))
+
+
+def opening_multiple(model, lab) -> float:
+    rounds = model.config.rounds
+    economy = model.config.economy
+    return reference_multiple(model, lab) * math.exp(
+        rounds.sentiment_elasticity * (model.sentiment - economy.sentiment_reference)
+        - rounds.rate_elasticity * (economy.interest_rate - economy.rate_reference))
+
+
+def settle(model, rnd: Round) -> dict:
+    """Price and fill the round, move the money and the shares; return the round's record."""
+    lab = rnd.lab
+    rounds = model.config.rounds
+    economy = model.config.economy
+    revenue = lab.revenue_weekly * 52.0
+    m_ref = reference_multiple(model, lab)
+    multiple = opening_multiple(model, lab)
+    floor = max(rounds.floor_multiple, 1e-9)
+    partners = sum(rnd.commitments.values())
+    depth = (rounds.outside_depth * lab.spec.outside_appetite * m_ref * revenue * math.exp(
+        rounds.outside_sentiment_elasticity * (model.sentiment - economy.sentiment_reference)
+        - rounds.outside_rate_elasticity * (economy.interest_rate - economy.rate_reference)
+        + rounds.outside_noise * model.rng.standard_normal()))
+
+    def appetite(m: float) -> float:
+        return depth * (m_ref / m) ** rounds.outside_price_elasticity
+
+    multiple = max(multiple, floor)
+    while partners + appetite(multiple) < rnd.size and multiple * (1.0 - rounds.down_round_step) >= floor:
+        multiple *= 1.0 - rounds.down_round_step
+    filled = partners + appetite(multiple) >= rnd.size
+    scale = min(1.0, rnd.size / partners) if partners > 0.0 else 0.0
+    from_partners = {g: c * scale for g, c in rnd.commitments.items() if c > 0.0}
+    outside = max(0.0, min(rnd.size - sum(from_partners.values()), appetite(multiple)))
+    price = multiple * revenue / lab.shares
+    previous_price = lab.price
+    record = {"lab": lab.name, "week": model.week, "date": model.date, "size": rnd.size,
+              "multiple": multiple, "pre_money": multiple * revenue, "price": price,
+              "down_round": price < previous_price, "filled": filled,
+              "from_partners": sum(from_partners.values()), "from_outside": outside}
+    _issue_shares(model, lab, price, from_partners, outside)
+    record["post_money"] = lab.valuation()
+    quarter = lab.quarter
+    quarter["rounds"] += 1
+    quarter["raised"] += record["from_partners"] + outside
+    quarter["down_rounds"] += int(record["down_round"])
+    if filled:
+        lab.distressed = False
+        _sign_contracts(model, lab, record["from_partners"] + outside)
+    else:
+        lab.enter_distress()
+        if lab.runway_weeks() < rounds.retry_weeks:
+            lab.fail()
+    record["distressed"] = lab.distressed
+    record["failed"] = lab.failed
+    lab.rounds.append(record)
+    return record
+
+
+def _issue_shares(model, lab, price: float, from_partners: dict[str, float], outside: float) -> None:
+    ledger = model.ledger
+    shares_before = lab.shares
+    equity_before = lab.book_equity()
+    bought: dict[str, tuple[float, float]] = {}
+    for giant_name, amount in from_partners.items():
+        giant = model.giants_by_name[giant_name]
+        partnership = model.partnerships[(giant_name, lab.name)]
+        credits_share, clause_share = model.investment_form(partnership)
+        stake = giant.stake_account(lab.name)
+        credits = amount * credits_share
+        if credits > 0.0:
+            ledger.post(f"{giant_name} invests in {lab.name} as credits", [
+                (stake, credits), (giant.credit_account(lab.name), -credits),
+                (lab.credits[giant_name], credits), (lab.paid_in, -credits)])
+            giant.quarter["invested_credits"] += credits
+            model.holding(giant_name, lab.name).credits_issued += credits
+        cash = amount - credits
+        tied = min(cash, amount * clause_share)
+        for part, pocket in ((tied, lab.clause_cash[giant_name]), (cash - tied, lab.cash["investor"])):
+            if part > 0.0:
+                ledger.transfer(f"{giant_name} invests cash in {lab.name}", stake, giant.cash,
+                                pocket, lab.paid_in, part)
+        giant.quarter["invested_cash"] += cash
+        holding = model.holding(giant_name, lab.name)
+        new_shares = amount / price
+        holding.shares += new_shares
+        holding.cost_basis += amount
+        bought[giant_name] = (new_shares, amount)
+    if outside > 0.0:
+        world = model.outside
+        ledger.transfer(f"outside investors buy {lab.name}", world.lab_equity[lab.name], world.cash,
+                        lab.cash["investor"], lab.paid_in, outside)
+    raised = sum(from_partners.values()) + outside
+    lab.shares += raised / price
+    lab.price = price
+    equity_after = lab.book_equity()
+    for giant_name, holding in model.holdings_in(lab.name):
+        if holding.method == "equity":
+            new_shares, invested = bought.get(giant_name, (0.0, 0.0))
+            holding.pending_dilution += model.accounting.dilution_gain(
+                holding, shares_before, lab.shares, equity_before, equity_after, new_shares, invested)
+
+
+def _sign_contracts(model, lab, raised: float) -> None:
+    """New compute commitments come with the money, split across the lab's clouds."""
+    rounds = model.config.rounds
+    value = rounds.contract_ratio * raised
+    start = model.week + rounds.contract_start_weeks
+    for giant, share in lab.spec.compute_split.items():
+        if share > 0.0 and value > 0.0:
+            lab.contracts.append(ComputeContract.new(giant, lab.name, value * share, start, rounds.contract_years))

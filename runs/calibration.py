@@ -1,0 +1,48 @@
+"""`python -m runs calibration`: run a scenario through its first quarter and print every seed
+figure of design section 8 beside the model's value; exit 0 only if all are within tolerance.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from model.calibration import TOLERANCE, run_first_quarter, seed_figures
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("calibration", help="compare the first quarter with the seed figures",
+                                   description=__doc__)
+    parser.add_argument("--scenario", default="baseline", help="scenario name or TOML path (default: baseline)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    parser.set_defaults(func=main)
+
+
+def _number(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def main(args) -> int:
+    table = seed_figures(run_first_quarter(args.scenario, rng=args.seed))
+    counted = table[table["ok"].notna()]
+    passed = bool(counted["ok"].all())
+    if args.json:
+        rows = [{"figure": r.figure, "seed": r.seed, "model": _number(r.model),
+                 "rel_error": _number(r.rel_error), "ok": None if r.ok is None else bool(r.ok)}
+                for r in table.itertuples()]
+        print(json.dumps(rows, indent=2))
+        return 0 if passed else 1
+    width = max(len(name) for name in table["figure"])
+    print(f"Calibration of scenario {args.scenario!r}, first quarter (tolerance {TOLERANCE:.0%})")
+    print(f"{'figure':<{width}}  {'seed':>9}  {'model':>9}  {'rel.err':>8}  ok")
+    for r in table.itertuples():
+        if r.ok is None:
+            print(f"{r.figure:<{width}}  {r.seed:>9.2f}  {'-':>9}  {'-':>8}  reference ({r.note})")
+            continue
+        mark = "ok" if r.ok else "FAIL"
+        print(f"{r.figure:<{width}}  {r.seed:>9.2f}  {r.model:>9.2f}  {r.rel_error:>+8.1%}  {mark}"
+              + (f"  ({r.compare.replace('_', ' ')})" if r.compare != "about" else ""))
+    print(f"{int(counted['ok'].sum())} of {len(counted)} figures within tolerance"
+          + ("" if passed else "; see FAIL rows"))
+    return 0 if passed else 1
