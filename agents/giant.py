@@ -22,6 +22,7 @@ from model.accounting import paper_wealth
 from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY
 
 ORIGINS = ("roundtrip", "cross", "real")
+DEBT_MATURITY_YEARS = 5.0  # average remaining maturity of investment-grade tech bonds
 
 
 class TechGiant(mesa.Agent):
@@ -65,6 +66,10 @@ class TechGiant(mesa.Agent):
         self.pipeline: deque[tuple[int, float, float]] = deque()
         self.holdings: dict[str, object] = {}   # lab name -> accounting.Holding
         self.capacity_used = 0.0
+        self.ration = 1.0
+        # Yearly cash earnings before interest and tax, the base lenders look at.
+        self.ebitda_annual = (spec.core_revenue * spec.core_margin
+                              + spec.cloud_other_revenue * (1.0 - spec.cloud_cash_cost))
         self.fcf_history: list[float] = []
         self.quarter = self._new_quarter()
 
@@ -108,9 +113,23 @@ class TechGiant(mesa.Agent):
         return sum(capacity for _, capacity, _ in self.pipeline)
 
     def capacity_for(self, wanted: float) -> float:
-        """How much of `wanted` compute this week's free capacity can deliver."""
+        """How much of `wanted` compute this week's capacity can deliver.
+
+        When demand exceeds capacity every customer gets the same fraction (`self.ration`).
+        """
         free = max(0.0, self.capacity / 52.0 - self.capacity_used)
-        return min(wanted, free)
+        return min(wanted * self.ration, free)
+
+    def lab_demand(self, week: int) -> float:
+        """Compute the labs' contracts ask of this giant in a given week."""
+        return sum(c.due_at(week, self.model.week) for lab in self.model.labs
+                   for c in lab.contracts if c.giant == self.name)
+
+    def other_growth(self) -> float:
+        """Other customers' cloud growth per year, decaying to the long-run rate."""
+        economy = self.model.config.economy
+        decay = 0.5 ** (self.model.week / 52.0 / economy.cloud_growth_halflife_years)
+        return economy.cloud_growth_long_run + (self.spec.cloud_other_growth - economy.cloud_growth_long_run) * decay
 
     # ------------------------------------------------------- cloud sales (step 2)
     def _book_delivery(self, lab, amount: float, origin: str) -> None:
@@ -119,7 +138,6 @@ class TechGiant(mesa.Agent):
         q["revenue"][origin] += amount
         q["revenue_by_lab"][lab.name] = q["revenue_by_lab"].get(lab.name, 0.0) + amount
         q["compute_delivered"] += amount
-        self._pay_cloud_costs(amount)
 
     def _revenue_account(self, origin: str) -> int:
         """Round-trip revenue goes to an equity reserve when the regime nets it out (ASC 606)."""
@@ -143,8 +161,9 @@ class TechGiant(mesa.Agent):
         self.quarter["operating_cash_in"] += amount
         self._book_delivery(lab, amount, origin)
 
-    def _pay_cloud_costs(self, revenue: float) -> None:
-        cost = self.spec.cloud_cash_cost * revenue
+    def pay_cloud_costs(self) -> None:
+        """Power, staff and networks for the compute delivered this week."""
+        cost = self.spec.cloud_cash_cost * self.capacity_used
         world = self.model.outside
         self.model.ledger.transfer(f"{self.name} cloud costs", self.cloud_costs, self.cash,
                                    world.cash, world.receipts, cost)
@@ -175,8 +194,9 @@ class TechGiant(mesa.Agent):
     def serve_other_customers(self) -> None:
         """Cloud customers other than the labs: real revenue; their backlog grows with them."""
         self.capacity_used = 0.0
-        spec = self.spec
-        self.other_cloud_annual *= (1.0 + spec.cloud_other_growth) ** (1.0 / 52.0)
+        self.other_cloud_annual *= (1.0 + self.other_growth()) ** (1.0 / 52.0)
+        demand = self.other_cloud_annual / 52.0 + self.lab_demand(self.model.week)
+        self.ration = min(1.0, self.capacity / 52.0 / demand) if demand > 0.0 else 1.0
         revenue = self.capacity_for(self.other_cloud_annual / 52.0)
         world = self.model.outside
         self.model.ledger.transfer(f"{self.name} cloud revenue (other customers)", world.spending,
@@ -185,13 +205,13 @@ class TechGiant(mesa.Agent):
         self.capacity_used += revenue
         self.quarter["revenue"]["real"] += revenue
         self.quarter["compute_delivered"] += revenue
-        self._pay_cloud_costs(revenue)
         # Other customers sign new business as fast as they consume it, growing with them.
         self.other_backlog = self.other_cloud_annual * self.other_backlog_years
 
     # ------------------------------------------------------------ step 3
     def step(self) -> None:
         """Design step 3 (round participation is asked for by the round itself)."""
+        self.pay_cloud_costs()
         self.run_data_centres()
         self.invest_in_capacity()
         self.service_debt()
@@ -211,11 +231,12 @@ class TechGiant(mesa.Agent):
             ledger.post(f"{self.name} data centre online", [(self.ppe, cost), (self.cip, -cost)])
 
     def target_capacity(self) -> float:
-        """Capacity the backlog will need (design 3: capex driven by backlog)."""
+        """Capacity needed when what is ordered today comes online (design 3: capex driven
+        by backlog): the labs' contracted volume then, plus other customers grown till then."""
         economy = self.model.config.economy
-        lead_years = self.spec.build_weeks / 52.0
-        other = self.other_cloud_annual * (1.0 + self.spec.cloud_other_growth) ** lead_years
-        labs = sum(self.lab_backlog().values()) / economy.backlog_years
+        lead = self.spec.build_weeks
+        other = self.other_cloud_annual * (1.0 + self.other_growth()) ** (lead / 52.0)
+        labs = 52.0 * self.lab_demand(self.model.week + lead)
         return (1.0 + economy.capacity_headroom) * (other + labs)
 
     def invest_in_capacity(self) -> None:
@@ -225,6 +246,13 @@ class TechGiant(mesa.Agent):
         gap = self.target_capacity() - self.capacity - self.pipeline_capacity()
         capacity = replacement + max(0.0, gap) / spec.capacity_adjust_weeks
         cost = capacity * spec.capex_cost
+        # Capex is funded from spare cash and what lenders will still lend (a debt/EBITDA cap).
+        debt = -self.model.ledger.balances[self.debt]
+        room = (self.cash_balance() - spec.min_cash
+                + max(0.0, economy.max_debt_to_ebitda * self.ebitda_annual - debt))
+        if cost > room:
+            capacity *= max(0.0, room) / cost
+            cost = max(0.0, room)
         if cost <= 0.0:
             return
         world = self.model.outside
@@ -246,9 +274,11 @@ class TechGiant(mesa.Agent):
         cash = self.cash_balance()
         floor = self.spec.min_cash
         if cash < floor:
+            # Below the floor a giant borrows even past its covenant: the cap binds on capex.
             self.borrow(floor - cash)
         elif cash > 2.0 * floor and debt > 0.0:
-            self.repay(min(debt, cash - 2.0 * floor))
+            # Bonds are repaid as they mature (about a fifth a year), not all at once.
+            self.repay(min(debt / (DEBT_MATURITY_YEARS * 52.0), cash - 2.0 * floor))
 
     def borrow(self, amount: float) -> None:
         world = self.model.outside
@@ -322,6 +352,7 @@ class TechGiant(mesa.Agent):
                             world.cash, world.receipts, payout)
         net_income = ledger.close_into(self.name, self.retained)
         self.fcf_history.append(fcf)
+        self.ebitda_annual = 4.0 * (q["core_revenue"] - q["core_costs"] + sum(revenue.values()) - q["cloud_costs"])
         reported_cloud = revenue["real"] + revenue["cross"] + (
             0.0 if model.accounting.nets_roundtrip else revenue["roundtrip"])
         operating_income = (q["core_revenue"] - q["core_costs"] + reported_cloud - q["cloud_costs"]

@@ -120,6 +120,8 @@ class AILab(mesa.Agent):
         if self.failed:
             return
         self.earn_revenue()
+        if self.model.week % 13 == 0:
+            self.renew_contracts()
         self.buy_compute()
         self.pay_opex()
         if self.model.week >= self.next_round_step and self.runway_weeks() < self.spec.runway_trigger_weeks:
@@ -137,22 +139,47 @@ class AILab(mesa.Agent):
                                    self.cash[REAL], self.revenue_account, self.revenue_weekly)
         self.quarter["revenue"] += self.revenue_weekly
 
-    def buy_compute(self) -> None:
-        """Pay each contract's weekly volume: credits, then tied cash, then untied cash."""
+    def renew_contracts(self) -> None:
+        """Keep compute contracted a year ahead at least at a share of expected revenue.
+
+        Serving paying customers needs compute whether or not the lab raises money; these
+        contracts are paid for by revenue.
+        """
+        if self.distressed:
+            return
         week = self.model.week
-        giants = self.model.giants_by_name
+        needed = self.spec.compute_share_of_revenue * self.revenue_weekly * 52.0 * (1.0 + self.growth)
+        contracted = 52.0 * sum(c.due_at(week + 52, week) for c in self.contracts)
+        if needed > contracted:
+            self.sign_contracts((needed - contracted) * self.model.config.rounds.contract_years)
+
+    def sign_contracts(self, value: float) -> None:
+        """New multi-year compute commitments, split across the lab's clouds."""
+        rounds = self.model.config.rounds
+        start = self.model.week + rounds.contract_start_weeks
+        for giant, share in self.spec.compute_split.items():
+            if share > 0.0 and value > 0.0:
+                self.contracts.append(ComputeContract.new(giant, self.name, value * share, start,
+                                                          rounds.contract_years))
+
+    def buy_compute(self) -> None:
+        """Pay each cloud for what the contracts with it ask this week, as far as it can deliver."""
+        week = self.model.week
+        due_by_giant: dict[str, list[tuple[ComputeContract, float]]] = {}
         for contract in self.contracts:
             due = contract.due(week)
-            if due <= 0.0:
-                continue
-            giant = giants[contract.giant]
-            wanted = giant.capacity_for(due)
-            paid = self._pay_giant(giant, wanted)
-            contract.consume(paid)
+            if due > 0.0:
+                due_by_giant.setdefault(contract.giant, []).append((contract, due))
+        spend = self.quarter["spend_by_giant"]
+        for giant_name, dues in due_by_giant.items():
+            giant = self.model.giants_by_name[giant_name]
+            total = sum(due for _, due in dues)
+            paid = self._pay_giant(giant, giant.capacity_for(total))
+            for contract, due in dues:
+                contract.consume(due * paid / total)
             self.quarter["compute"] += paid
-            self.quarter["compute_shortfall"] += due - paid
-            spend = self.quarter["spend_by_giant"]
-            spend[giant.name] = spend.get(giant.name, 0.0) + paid
+            self.quarter["compute_shortfall"] += total - paid
+            spend[giant_name] = spend.get(giant_name, 0.0) + paid
 
     def _pay_giant(self, giant, amount: float) -> float:
         """Pay `amount` of compute from the right pockets; return what could be paid."""

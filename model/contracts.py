@@ -30,6 +30,13 @@ class ComputeContract:
             return 0.0
         return min(self.weekly, self.remaining)
 
+    def due_at(self, step: int, now: int) -> float:
+        """Volume the contract will ask for at a future `step`, if all due till then is paid."""
+        if step < self.start_step:
+            return 0.0
+        paid_before = self.weekly * max(0, step - max(now, self.start_step))
+        return min(self.weekly, max(0.0, self.remaining - paid_before))
+
     def due_over(self, step: int, weeks: int) -> float:
         """Volume asked for over the next `weeks` steps (used to size funding rounds)."""
         active = max(0, step + weeks - max(step, self.start_step))

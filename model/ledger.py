@@ -45,6 +45,7 @@ class Ledger:
         self.balances: list[float] = []
         self._by_key: dict[tuple[str, str], int] = {}
         self._owner_accounts: dict[str, list[int]] = {}
+        self._owner_of: list[str] = []
         self.cash_accounts: list[int] = []
         self.keep_journal = keep_journal
         self.journal: list[tuple[int, str, tuple[tuple[int, float], ...]]] = []
@@ -65,6 +66,7 @@ class Ledger:
         index = len(self.accounts)
         self.accounts.append(Account(index, owner, name, kind, is_cash))
         self.balances.append(0.0)
+        self._owner_of.append(owner)
         self._by_key[key] = index
         self._owner_accounts.setdefault(owner, []).append(index)
         if is_cash:
@@ -95,15 +97,15 @@ class Ledger:
         The legs must balance for each owner separately: an entry between two agents is two
         balanced halves (for a payment: the payer credits cash, the payee debits cash).
         """
+        owner_of = self._owner_of
         owner_sums: dict[str, float] = {}
         largest = 0.0
-        accounts = self.accounts
         for index, amount in legs:
-            if amount != amount or amount in (math.inf, -math.inf):
-                raise LedgerError(f"{memo}: non-finite amount on {accounts[index].owner}:{accounts[index].name}")
-            owner = accounts[index].owner
+            owner = owner_of[index]
             owner_sums[owner] = owner_sums.get(owner, 0.0) + amount
             largest = max(largest, abs(amount))
+        if not largest < math.inf:  # also catches NaN
+            raise LedgerError(f"{memo}: non-finite amount")
         tolerance = REL_TOL * max(largest, 1.0)
         for owner, total in owner_sums.items():
             if abs(total) > tolerance:
@@ -111,17 +113,36 @@ class Ledger:
         balances = self.balances
         for index, amount in legs:
             balances[index] += amount
-        self.entry_count += 1
-        if self.keep_journal:
-            self.journal.append((self.step, memo, tuple(legs)))
+        self._record(memo, legs)
 
     def transfer(self, memo: str, payer_debit: int, payer_cash: int, payee_cash: int,
                  payee_credit: int, amount: float) -> None:
-        """A payment between two owners: each side records its own half of the entry."""
+        """A payment between two owners: each side records its own balanced half.
+
+        The commonest entry, so it skips the general check: its legs balance by construction
+        once each half is known to belong to one owner.
+        """
         if amount == 0.0:
             return
-        self.post(memo, [(payer_debit, amount), (payer_cash, -amount),
-                         (payee_cash, amount), (payee_credit, -amount)])
+        owner_of = self._owner_of
+        if owner_of[payer_debit] != owner_of[payer_cash] or owner_of[payee_cash] != owner_of[payee_credit]:
+            raise LedgerError(f"{memo}: each half of a payment must belong to one owner")
+        if not abs(amount) < math.inf:
+            raise LedgerError(f"{memo}: non-finite amount")
+        balances = self.balances
+        balances[payer_debit] += amount
+        balances[payer_cash] -= amount
+        balances[payee_cash] += amount
+        balances[payee_credit] -= amount
+        self.entry_count += 1
+        if self.keep_journal:
+            self.journal.append((self.step, memo, ((payer_debit, amount), (payer_cash, -amount),
+                                                   (payee_cash, amount), (payee_credit, -amount))))
+
+    def _record(self, memo: str, legs) -> None:
+        self.entry_count += 1
+        if self.keep_journal:
+            self.journal.append((self.step, memo, tuple(legs)))
 
     def close_into(self, owner: str, retained: int, skip: frozenset[int] = frozenset()) -> float:
         """Close the owner's income and expense accounts into `retained`; return net income."""

@@ -19,7 +19,8 @@ from agents.lab import AILab
 from model import rounds as funding
 from model import scenario as scenarios
 from model.accounting import Accounting, Holding
-from model.ledger import Ledger
+from model.contracts import ComputeContract
+from model.ledger import REL_TOL, Ledger, LedgerError
 from model.outside import OWNER, OutsideWorld
 
 # Constructor keyword -> scenario field it overrides (None leaves the scenario's value).
@@ -34,6 +35,11 @@ PARAMETERS = {
 }
 
 WEEKS_PER_QUARTER = 13
+
+
+def _same(what: str, a: float, b: float) -> None:
+    if abs(a - b) > REL_TOL * max(1.0, abs(a), abs(b)):
+        raise LedgerError(f"claim not two-sided: {what}: {a!r} vs {b!r}")
 
 
 class CircularFinance(mesa.Model):
@@ -161,10 +167,10 @@ class CircularFinance(mesa.Model):
                 (lab.credits[p.giant], credits), (lab.paid_in, -credits)])
         for c in config.contracts:
             lab = self.labs_by_name[c.lab]
-            lab.contracts.append(funding.ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
+            lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
         ledger.mark_opening()
         if self.check_ledger:
-            ledger.check()
+            self.check_books()
 
     # ------------------------------------------------------------------- step
     def step(self) -> None:
@@ -184,7 +190,7 @@ class CircularFinance(mesa.Model):
         if (self.week + 1) % WEEKS_PER_QUARTER == 0:       # 7. quarter end
             self.close_quarter()
         if self.check_ledger:
-            self.ledger.check()
+            self.check_books()
         self.week += 1
         if self.week >= self.config.steps:
             self.running = False
@@ -204,6 +210,24 @@ class CircularFinance(mesa.Model):
                 break
             self.step()
         return self
+
+    # ------------------------------------------------------------- invariants
+    def check_books(self) -> None:
+        """Raise LedgerError unless the books hold (design 5.1): every owner balances, money is
+        conserved, every claim has two equal sides and every lab share has a holder."""
+        ledger = self.ledger
+        ledger.check()
+        balances = ledger.balances
+        world = self.outside
+        for giant in self.giants:
+            _same(f"{giant.name} debt vs bonds held", -balances[giant.debt], balances[world.bonds[giant.name]])
+            for lab in self.labs:
+                owed = -balances[giant.credit_account(lab.name)] if lab.name in giant.credit_accounts else 0.0
+                _same(f"{giant.name} credits owed to {lab.name}", owed, balances[lab.credits[giant.name]])
+        for lab in self.labs:
+            held = sum(h.shares for _, h in self.holdings_in(lab.name))
+            if held > lab.shares * (1.0 + REL_TOL) or lab.shares <= 0.0:
+                raise LedgerError(f"{lab.name}: giants hold {held} of {lab.shares} shares")
 
     # -------------------------------------------------------------- reporting
     def money(self) -> float:

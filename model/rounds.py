@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from model.contracts import ComputeContract
 
 
 @dataclass
@@ -90,7 +89,7 @@ def settle(model, rnd: Round) -> dict:
     quarter["down_rounds"] += int(record["down_round"])
     if filled:
         lab.distressed = False
-        _sign_contracts(model, lab, record["from_partners"] + outside)
+        lab.sign_contracts(model.config.rounds.contract_ratio * (record["from_partners"] + outside))
     else:
         lab.enter_distress()
         if lab.runway_weeks() < rounds.retry_weeks:
@@ -144,12 +143,3 @@ def _issue_shares(model, lab, price: float, from_partners: dict[str, float], out
             holding.pending_dilution += model.accounting.dilution_gain(
                 holding, shares_before, lab.shares, equity_before, equity_after, new_shares, invested)
 
-
-def _sign_contracts(model, lab, raised: float) -> None:
-    """New compute commitments come with the money, split across the lab's clouds."""
-    rounds = model.config.rounds
-    value = rounds.contract_ratio * raised
-    start = model.week + rounds.contract_start_weeks
-    for giant, share in lab.spec.compute_split.items():
-        if share > 0.0 and value > 0.0:
-            lab.contracts.append(ComputeContract.new(giant, lab.name, value * share, start, rounds.contract_years))

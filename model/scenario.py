@@ -57,7 +57,9 @@ class Economy:
     sentiment_source: str = "fixed"
     sentiment: float = _f("rate", 0.25)
     sentiment_reference: float = _f("rate", 0.25)
-    backlog_years: float = _f("positive", 5.0)
+    max_debt_to_ebitda: float = _f("amount", 3.0)
+    cloud_growth_long_run: float = _f("rate", 0.08)
+    cloud_growth_halflife_years: float = _f("positive", 3.0)
     capacity_headroom: float = _f("share", 0.1)
     capacity_decay: float = _f("share", 0.1)
 
@@ -127,6 +129,7 @@ class Lab:
     runway_trigger_weeks: float = _f("positive")
     runway_target_weeks: float = _f("positive")
     outside_appetite: float = _f("amount", 1.0)
+    compute_share_of_revenue: float = _f("amount", 0.5)
     compute_split: dict = field(default_factory=dict)
 
 
