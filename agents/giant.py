@@ -246,6 +246,8 @@ class TechGiant(mesa.Agent):
         gap = self.target_capacity() - self.capacity - self.pipeline_capacity()
         capacity = replacement + max(0.0, gap) / spec.capacity_adjust_weeks
         cost = capacity * spec.capex_cost
+        if cost <= 0.0:
+            return
         # Capex is funded from spare cash and what lenders will still lend (a debt/EBITDA cap).
         debt = -self.model.ledger.balances[self.debt]
         room = (self.cash_balance() - spec.min_cash
@@ -385,5 +387,7 @@ class TechGiant(mesa.Agent):
             statement[f"backlog_share_{lab.name}"] = lab_backlog.get(lab.name, 0.0) / backlog if backlog else 0.0
             statement[f"revenue_from_{lab.name}"] = q["revenue_by_lab"].get(lab.name, 0.0)
             statement[f"gain_on_{lab.name}"] = gains_by_lab.get(lab.name, 0.0)
+            holding = self.holdings.get(lab.name)
+            statement[f"credits_issued_to_{lab.name}"] = holding.credits_issued if holding else 0.0
         self.quarter = self._new_quarter()
         return statement

@@ -7,6 +7,13 @@ ledger, `model.accounting` the stake methods, regimes and statement rules,
 validation.
 """
 
-from model.model import CircularFinance
-
 __all__ = ["CircularFinance"]
+
+
+def __getattr__(name: str):
+    # Imported on first use: the agents import model submodules, and the model imports the
+    # agents, so an eager import here would be circular when `agents` is imported first.
+    if name == "CircularFinance":
+        from model.model import CircularFinance
+        return CircularFinance
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

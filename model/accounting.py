@@ -100,3 +100,16 @@ def paper_wealth(ledger: Ledger, giant) -> float:
     for lab, holding in giant.holdings.items():
         total += ledger.balances[giant.stake_account(lab)] - holding.cost_basis
     return total
+
+
+def revenue_by_origin(giant_quarters, quarters: int = 4):
+    """Each giant's cloud revenue over its first `quarters` quarters, split by who really paid:
+    round-trip, cross-funded and real (design 5.2), in $B and as shares of the total."""
+    columns = {"roundtrip": "cloud_revenue_roundtrip", "cross": "cloud_revenue_cross", "real": "cloud_revenue_real"}
+    first = giant_quarters.groupby("giant", sort=False).head(quarters)
+    table = first.groupby("giant", sort=False)[list(columns.values())].sum()
+    table.columns = list(columns)
+    total = table.sum(axis=1)
+    for origin in columns:
+        table[f"{origin}_share"] = table[origin] / total.where(total > 0.0)
+    return table.reset_index()

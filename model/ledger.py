@@ -101,11 +101,12 @@ class Ledger:
         owner_sums: dict[str, float] = {}
         largest = 0.0
         for index, amount in legs:
+            size = abs(amount)
+            if not size < math.inf:  # also catches NaN, which compares false
+                raise LedgerError(f"{memo}: non-finite amount")
             owner = owner_of[index]
             owner_sums[owner] = owner_sums.get(owner, 0.0) + amount
-            largest = max(largest, abs(amount))
-        if not largest < math.inf:  # also catches NaN
-            raise LedgerError(f"{memo}: non-finite amount")
+            largest = max(largest, size)
         tolerance = REL_TOL * max(largest, 1.0)
         for owner, total in owner_sums.items():
             if abs(total) > tolerance:

@@ -160,11 +160,13 @@ class CircularFinance(mesa.Model):
             holding.cost_basis = p.cost_basis
             holding.credits_issued = p.credits_issued_to_date
             carrying = p.stake * lab.spec.last_post_money if holding.method == "fair_value" else p.cost_basis
-            credits = p.credits_unspent
+            unspent = p.credits_unspent
+            # With investment as plain cash (no spend-back), unspent credits were cash instead.
+            owed, pocket = ((giant.credit_account(p.lab), lab.credits[p.giant]) if config.economy.spend_back
+                            else (giant.cash, lab.cash["investor"]))
             ledger.post(f"opening {p.giant} stake in {p.lab}", [
-                (giant.stake_account(p.lab), carrying), (giant.credit_account(p.lab), -credits),
-                (giant.paid_in, credits - carrying),
-                (lab.credits[p.giant], credits), (lab.paid_in, -credits)])
+                (giant.stake_account(p.lab), carrying), (owed, -unspent), (giant.paid_in, unspent - carrying),
+                (pocket, unspent), (lab.paid_in, -unspent)])
         for c in config.contracts:
             lab = self.labs_by_name[c.lab]
             lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
@@ -269,7 +271,8 @@ class CircularFinance(mesa.Model):
                 "cash", "debt", "capacity", "backlog", "backlog_other", "backlog_impairment", "paper_wealth",
                 "stakes_carrying"]
         for lab in self.config.labs:
-            base += [f"backlog_share_{lab.name}", f"revenue_from_{lab.name}", f"gain_on_{lab.name}"]
+            base += [f"backlog_share_{lab.name}", f"revenue_from_{lab.name}", f"gain_on_{lab.name}",
+                     f"credits_issued_to_{lab.name}"]
         return base
 
     def _lab_statement_columns(self) -> list[str]:

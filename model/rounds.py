@@ -76,12 +76,16 @@ def settle(model, rnd: Round) -> dict:
     from_partners = {g: c * scale for g, c in rnd.commitments.items() if c > 0.0}
     outside = max(0.0, min(rnd.size - sum(from_partners.values()), appetite(multiple)))
     price = multiple * revenue / lab.shares
+    if price <= 0.0:
+        # A lab with no revenue cannot be priced on a revenue multiple: nobody can invest.
+        filled, from_partners, outside = False, {}, 0.0
     previous_price = lab.price
     record = {"lab": lab.name, "week": model.week, "date": model.date, "size": rnd.size,
               "multiple": multiple, "pre_money": multiple * revenue, "price": price,
               "down_round": price < previous_price, "filled": filled,
               "from_partners": sum(from_partners.values()), "from_outside": outside}
-    _issue_shares(model, lab, price, from_partners, outside)
+    if price > 0.0:
+        _issue_shares(model, lab, price, from_partners, outside)
     record["post_money"] = lab.valuation()
     quarter = lab.quarter
     quarter["rounds"] += 1

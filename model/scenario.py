@@ -300,14 +300,14 @@ def set_dotted(raw: dict, dotted: str, value, path: Path | str) -> None:
     """Set `economy.interest_rate` or `labs.OpenAI.revenue_growth` style keys in raw data."""
     parts = dotted.split(".")
     if parts[0] in _ARRAYS:
-        if len(parts) != 3:
-            raise InputError(f"{path}: override {dotted!r} must look like {parts[0]}.NAME.field")
-        _, who, key = parts
-        rows = raw.get(parts[0], [])
-        ident = _ARRAY_KEYS[parts[0]]
-        matches = [r for r in rows if ident and r.get(ident[0]) == who]
+        ident = _ARRAY_KEYS[parts[0]] or ()
+        if not ident or len(parts) != len(ident) + 2:
+            form = ".".join([parts[0], *(k.upper() for k in ident or ("?",)), "field"])
+            raise InputError(f"{path}: override {dotted!r} must look like {form}")
+        who, key = tuple(parts[1:-1]), parts[-1]
+        matches = [r for r in raw.get(parts[0], []) if tuple(r.get(k) for k in ident) == who]
         if not matches:
-            raise InputError(f"{path}: override {dotted!r}: no {parts[0][:-1]} named {who!r}")
+            raise InputError(f"{path}: override {dotted!r}: no {parts[0]} entry {'.'.join(who)!r}")
         for row in matches:
             row[key] = value
         return

@@ -1,5 +1,6 @@
-"""`python -m runs calibration`: run a scenario through its first quarter and print every seed
-figure of design section 8 beside the model's value; exit 0 only if all are within tolerance.
+"""`python -m runs calibration`: run a scenario and print every seed figure of design section 8
+(read from the first quarter's statements) beside the model's value, then the first year's
+cloud revenue by origin; exit 0 only if all figures are within tolerance.
 """
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ from __future__ import annotations
 import json
 import math
 
-from model.calibration import TOLERANCE, run_first_quarter, seed_figures
+from model.accounting import revenue_by_origin
+from model.calibration import TOLERANCE, run_first_year, seed_figures
 
 
 def add_parser(subparsers) -> None:
@@ -24,7 +26,8 @@ def _number(value):
 
 
 def main(args) -> int:
-    table = seed_figures(run_first_quarter(args.scenario, rng=args.seed))
+    tables = run_first_year(args.scenario, rng=args.seed)
+    table = seed_figures(tables)
     counted = table[table["ok"].notna()]
     passed = bool(counted["ok"].all())
     if args.json:
@@ -45,4 +48,9 @@ def main(args) -> int:
               + (f"  ({r.compare.replace('_', ' ')})" if r.compare != "about" else ""))
     print(f"{int(counted['ok'].sum())} of {len(counted)} figures within tolerance"
           + ("" if passed else "; see FAIL rows"))
+    print("\nCloud revenue by who really paid, first year ($B and share; design 5.2)")
+    print(f"{'giant':<10} {'round-trip':>16} {'cross-funded':>16} {'real':>16}")
+    for r in revenue_by_origin(tables["giant_quarters"]).itertuples():
+        print(f"{r.giant:<10} {r.roundtrip:>8.1f} ({r.roundtrip_share:>4.0%}) {r.cross:>8.1f} ({r.cross_share:>4.0%})"
+              f" {r.real:>8.1f} ({r.real_share:>4.0%})")
     return 0 if passed else 1
