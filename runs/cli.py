@@ -1,0 +1,41 @@
+"""The `python -m runs` command line: one sub-command per module, one error policy.
+
+Every command module exposes `add_parser(subparsers)`. Bad input raises `InputError`
+(or argparse rejects it); either way the user sees one line on stderr and exit status 2,
+before anything is run or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from model.errors import InputError
+
+# Sub-command modules, in the order `--help` lists them.
+COMMAND_MODULES = ["runs.calibration"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # pragma: no cover - exercised via CLI tests
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m runs", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
