@@ -1,0 +1,809 @@
+"""The experiment runner: many seeded replicates of several scenarios, run anywhere, stored safely.
+
+This module owns how an experiment is laid out on disk and how it gets there. A caller
+gives named scenarios (plain JSON-able config dicts) and a picklable run function
+`run_fn(task: RunTask) -> dict[str, pandas.DataFrame]`; `run_experiment` runs every
+(scenario, replicate) pair in this process, in a process pool or on Dask, and writes each
+result as it arrives to `out_dir/runs/<scenario>/<replicate:05d>/<table>.parquet` plus a
+`done.json`, renaming a finished temporary folder into place so a run folder is either
+complete or absent. Replicate i uses the same seed in every scenario, so scenarios can be
+compared pairwise. `out_dir/manifest.json` pins the scenarios, parameters, seeds and
+versions; rerunning the same call resumes (finished runs are skipped, failures recorded
+under `out_dir/failures/` are retried) and a call that would mix in a different
+experiment is refused. `load_experiment` reads the finished runs back as one table per
+table name. Worker processes never touch `out_dir`; only the calling process writes, and
+only one runner may use an `out_dir` at a time (a lock file enforces this). With the
+"process" and "dask" executors the run function is pickled by reference, so it must be
+importable (defined at module level) and scripts need an `if __name__ == "__main__":` guard.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import datetime as _dt
+import importlib.metadata
+import io
+import json
+import math
+import multiprocessing
+import os
+import pickle
+import platform
+import re
+import shutil
+import socket
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.errors import InputError
+
+try:  # POSIX only; elsewhere the single-runner rule is documented but not enforced.
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+MANIFEST_NAME = "manifest.json"
+DONE_NAME = "done.json"
+LOCK_NAME = ".lock"
+RUNS_DIR = "runs"
+FAILURES_DIR = "failures"
+MANIFEST_FORMAT = 1
+# Reserved because load_experiment adds them to every table.
+RESERVED_COLUMNS = ("scenario", "replicate", "seed")
+EXECUTORS = ("serial", "process", "dask")
+# Log-line progress reports at least this often, even while no run finishes.
+HEARTBEAT_SECONDS = 30.0
+
+_TMP_PREFIX = ".tmp-"
+# Scenario and table names become file names; keep them portable and unambiguous.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_RUN_DIR_RE = re.compile(r"^\d{5,}$")
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run: a scenario's resolved config, which replicate, its seed and the horizon."""
+
+    scenario: str
+    # A dict cannot be hashed; tasks are compared, never used as keys.
+    config: dict[str, Any] = field(hash=False)
+    replicate: int
+    seed: int
+    years: int | float
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """What one `run_experiment` call did; `failures` lists (scenario, replicate)."""
+
+    out_dir: Path
+    total: int
+    ran: int
+    skipped: int
+    failed: int
+    failures: tuple[tuple[str, int], ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.total} runs: {self.ran} ran, {self.skipped} skipped (already done), "
+            f"{self.failed} failed, in {_fmt_duration(self.seconds)}"
+        )
+        if self.failed:
+            text += f"; see {self.out_dir / FAILURES_DIR}"
+        return text
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def replicate_seeds(root_seed: int, n: int) -> list[int]:
+    """n independent 63-bit seeds spawned from `root_seed`; seed i does not depend on n."""
+    if isinstance(root_seed, bool) or not isinstance(root_seed, (int, np.integer)) or root_seed < 0:
+        raise InputError(f"root_seed must be a non-negative integer, got {root_seed!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise InputError(f"n_seeds must be a non-negative integer, got {n!r}")
+    children = np.random.SeedSequence(int(root_seed)).spawn(int(n))
+    # 63 bits so the seed fits a signed int64 column in Parquet and pandas.
+    return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
+
+
+# --------------------------------------------------------------------------- executors
+
+
+class SerialExecutor(cf.Executor):
+    """A concurrent.futures executor that runs each call at submit time, in this process."""
+
+    def __init__(self) -> None:
+        self._shutdown = False
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: cf.Future = cf.Future()
+        future.set_running_or_notify_cancel()
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    # fork is unsafe once threads exist (tqdm, Dask clients); forkserver is Python 3.14's default.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def _open_executor(
+    executor: str, workers: int | None, scheduler: str | None, dask_local: int | None
+) -> Iterator[tuple[cf.Executor, int, str]]:
+    """Yield (executor, how many runs to keep in flight, description); close what we started."""
+    if executor == "serial":
+        yield SerialExecutor(), 1, "serial"
+        return
+    if executor == "process":
+        n = workers or os.cpu_count() or 1
+        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=_process_context())
+        try:
+            # Twice the workers keeps them busy while the parent writes, and bounds memory.
+            yield pool, 2 * n, f"process pool, {n} workers"
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+
+    from dask.distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(Client(scheduler))
+            where = f"dask scheduler {scheduler}"
+        else:
+            n = dask_local or workers or os.cpu_count() or 1
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+            where = f"dask local cluster, {n} workers"
+        threads = sum(client.nthreads().values())
+        pool = client.get_executor(pure=False)
+        try:
+            # At least a few in flight so an adaptive cluster that starts empty sees work.
+            yield pool, max(2 * threads, 4), where
+        finally:
+            pool.shutdown(wait=False)
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _execute(run_fn: Callable[[RunTask], Mapping[str, pd.DataFrame]], task: RunTask) -> dict:
+    """Run one task wherever the executor puts it and encode its tables as Parquet there.
+
+    Never raises: a traceback formatted here survives any executor, and encoding in the
+    worker spreads that cost, sends compact bytes home and blames unstorable tables on
+    the run that made them.
+    """
+    started = time.time()
+    try:
+        tables = _check_tables(run_fn(task))
+        encoded = {name: _encode_table(table) for name, table in tables.items()}
+        rows = {name: len(table) for name, table in tables.items()}
+        del tables
+    except Exception as exc:
+        return {**_failure_from_exception(exc), "seconds": time.time() - started}
+    return {
+        "ok": True,
+        "tables": encoded,
+        "rows": rows,
+        "started": _iso(started),
+        "seconds": time.time() - started,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+def _failure_from_exception(exc: BaseException) -> dict:
+    return {
+        "ok": False,
+        "error_type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "error": str(exc),
+        "traceback": "".join(traceback.format_exception(exc)),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+def _encode_table(table: pd.DataFrame) -> bytes:
+    # A meaningful index is kept as columns; a plain 0..n-1 index carries nothing.
+    index = table.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+        table = table.reset_index()
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _check_tables(result: Any) -> dict[str, pd.DataFrame]:
+    if not isinstance(result, Mapping):
+        raise TypeError(f"run function must return a dict of DataFrames, got {type(result).__name__}")
+    tables: dict[str, pd.DataFrame] = {}
+    for name, table in result.items():
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ValueError(f"table name {name!r} is not a valid file name (letters, digits, . _ -)")
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"table {name!r} is a {type(table).__name__}, not a pandas DataFrame")
+        clash = [c for c in RESERVED_COLUMNS if c in table.columns]
+        if clash:
+            raise ValueError(f"table {name!r} has reserved column(s) {clash}; load_experiment adds these")
+        tables[name] = table
+    return tables
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _iso(timestamp: float) -> str:
+    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def _run_dir(out_dir: Path, scenario: str, replicate: int) -> Path:
+    return out_dir / RUNS_DIR / scenario / f"{replicate:05d}"
+
+
+def _failure_path(out_dir: Path, scenario: str, replicate: int) -> Path:
+    return out_dir / FAILURES_DIR / scenario / f"{replicate:05d}.json"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, allow_nan=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _store_run(out_dir: Path, task: RunTask, outcome: dict) -> None:
+    """Write a finished run into a temporary sibling folder, then rename it into place."""
+    final = _run_dir(out_dir, task.scenario, task.replicate)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f"{_TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        for name, data in outcome["tables"].items():
+            _write_bytes(tmp / f"{name}.parquet", data)
+        done = {
+            "scenario": task.scenario,
+            "replicate": task.replicate,
+            "seed": task.seed,
+            "started": outcome["started"],
+            "seconds": round(outcome["seconds"], 3),
+            "host": outcome["host"],
+            "pid": outcome["pid"],
+            "rows": outcome["rows"],
+        }
+        _write_bytes(tmp / DONE_NAME, (json.dumps(done, indent=2) + "\n").encode())
+        _fsync_dir(tmp)
+        if final.exists():
+            # Finished runs are skipped, so this is a folder without done.json that no
+            # runner made (they only rename complete folders in); it must not shadow the run.
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        _fsync_dir(final.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _store_failure(out_dir: Path, task: RunTask, outcome: dict) -> None:
+    record = {
+        "scenario": task.scenario,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "time": _iso(time.time()),
+        **{k: outcome.get(k) for k in ("error_type", "error", "host", "pid", "seconds")},
+        "traceback": outcome.get("traceback"),
+    }
+    if record["seconds"] is not None:
+        record["seconds"] = round(record["seconds"], 3)
+    _write_json_atomic(_failure_path(out_dir, task.scenario, task.replicate), record)
+
+
+def _is_done(out_dir: Path, scenario: str, replicate: int) -> bool:
+    return (_run_dir(out_dir, scenario, replicate) / DONE_NAME).is_file()
+
+
+def _remove_leftovers(out_dir: Path) -> int:
+    """Delete temporary files and folders a killed runner left behind; return how many."""
+    removed = 0
+    candidates: list[Path] = list(out_dir.glob(f"{_TMP_PREFIX}*"))
+    for sub in (RUNS_DIR, FAILURES_DIR):
+        candidates += list((out_dir / sub).glob(f"*/{_TMP_PREFIX}*"))
+    for path in candidates:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    # The kernel drops a flock when its holder dies, so a killed runner leaves no stale lock.
+    with open(out_dir / LOCK_NAME, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"experiment folder {out_dir} is in use by another run_experiment") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _versions() -> dict[str, str]:
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    return {
+        "circular-ai-bubble": version("circular-ai-bubble"),
+        "mesa": version("mesa"),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _as_json(value: Any, what: str) -> Any:
+    """`value` as it reads back from JSON, so fresh and resumed runs see identical configs."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be plain JSON data (no NaN/inf): {exc}") from None
+
+
+def _check_scenarios(scenarios: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(scenarios, Mapping) or not scenarios:
+        raise InputError("scenarios must be a non-empty dict of scenario name -> config dict")
+    checked: dict[str, dict[str, Any]] = {}
+    for name, config in scenarios.items():
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise InputError(
+                f"scenario name {name!r} must start with a letter or digit and use only "
+                "letters, digits, '.', '_' or '-' (it names a folder)"
+            )
+        if not isinstance(config, Mapping):
+            raise InputError(f"scenario {name!r}: config must be a dict, got {type(config).__name__}")
+        checked[name] = _as_json(dict(config), f"scenario {name!r} config")
+    return checked
+
+
+def _check_years(years: Any) -> int | float:
+    if isinstance(years, bool) or not isinstance(years, (int, float, np.integer, np.floating)):
+        raise InputError(f"years must be a number, got {years!r}")
+    if not math.isfinite(years) or years <= 0:
+        raise InputError(f"years must be positive and finite, got {years!r}")
+    return int(years) if isinstance(years, (int, np.integer)) else float(years)
+
+
+def _read_manifest(out_dir: Path) -> dict | None:
+    path = out_dir / MANIFEST_NAME
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+
+
+def _check_resumable(
+    out_dir: Path, old: dict, scenarios: dict, root_seed: int, years: Any, n_seeds: int
+) -> None:
+    where = f"experiment folder {out_dir} holds a different experiment"
+    hint = "use a new out_dir or the original settings"
+    if old.get("format") != MANIFEST_FORMAT:
+        raise InputError(f"{where} (manifest format {old.get('format')!r}); {hint}")
+    if old.get("scenarios") != scenarios:
+        old_s, new_s = old.get("scenarios") or {}, scenarios
+        changed = sorted(
+            set(old_s) ^ set(new_s) | {k for k in set(old_s) & set(new_s) if old_s[k] != new_s[k]}
+        )
+        raise InputError(f"{where}: scenarios differ ({', '.join(changed)}); {hint}")
+    params = old.get("parameters") or {}
+    if params.get("root_seed") != root_seed:
+        raise InputError(f"{where}: root_seed {params.get('root_seed')!r} there, {root_seed!r} now; {hint}")
+    if params.get("years") is None or float(params["years"]) != float(years):
+        raise InputError(f"{where}: years {params.get('years')!r} there, {years!r} now; {hint}")
+    if n_seeds < int(params.get("n_seeds", 0)):
+        raise InputError(
+            f"{where}: n_seeds {params.get('n_seeds')} there, {n_seeds} now; n_seeds may only grow"
+        )
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _progress_mode(progress: str | bool | None) -> str:
+    if progress in (None, "auto", True):
+        return "bar" if (progress is True or _stderr_is_tty()) else "log"
+    if progress is False:
+        return "off"
+    if progress not in ("bar", "log", "off"):
+        raise InputError(f"progress must be None, 'auto', 'bar', 'log' or 'off', got {progress!r}")
+    return progress
+
+
+class _Progress:
+    """A tqdm bar on a terminal; otherwise a stderr line every 10% of the runs or 30 s."""
+
+    def __init__(self, mode: str, total: int, skipped: int, where: str) -> None:
+        self.mode, self.total, self.skipped = mode, total, skipped
+        self.done, self.failed = skipped, 0
+        self.start = self.last_print = time.monotonic()
+        # Whole tenths, so float steps cannot skip a report.
+        self.next_tenth = (10 * skipped) // total + 1 if total else 11
+        self.bar = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=skipped, unit="run", desc="experiment", file=sys.stderr)
+        elif mode == "log" and skipped < total:
+            self._print(f"{total} runs, {skipped} already done; running on {where}")
+
+    def update(self, failed: bool) -> None:
+        self.done += 1
+        self.failed += failed
+        if self.bar is not None:
+            self.bar.update(1)
+            if failed:
+                self.bar.set_postfix(failed=self.failed)
+            return
+        if self.mode != "log":
+            return
+        now = time.monotonic()
+        if 10 * self.done >= self.next_tenth * self.total or now - self.last_print >= HEARTBEAT_SECONDS:
+            self.next_tenth = (10 * self.done) // self.total + 1
+            elapsed = now - self.start
+            ran = self.done - self.skipped
+            left = elapsed / ran * (self.total - self.done) if ran else 0.0
+            self._print(
+                f"{self.done}/{self.total} runs ({self.done / self.total:.0%}), {self.failed} failed, "
+                f"elapsed {_fmt_duration(elapsed)}, about {_fmt_duration(left)} left"
+            )
+
+    def heartbeat(self) -> None:
+        if self.mode == "log" and time.monotonic() - self.last_print >= HEARTBEAT_SECONDS:
+            self._print(
+                f"{self.done}/{self.total} runs, {self.failed} failed, still running "
+                f"(elapsed {_fmt_duration(time.monotonic() - self.start)})"
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def report(self, summary: ExperimentSummary) -> None:
+        self.close()
+        if self.mode != "off":
+            self._print(str(summary))
+
+    def _print(self, message: str) -> None:
+        self.last_print = time.monotonic()
+        print(f"[experiment] {message}", file=sys.stderr, flush=True)
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+def _run_all(
+    pool: cf.Executor,
+    window: int,
+    run_fn: Callable,
+    todo: Iterable[RunTask],
+    on_idle: Callable[[], None] = lambda: None,
+) -> Iterator[tuple[RunTask, dict]]:
+    """Yield (task, outcome) as runs finish, keeping at most `window` runs in flight.
+
+    `on_idle` is called whenever HEARTBEAT_SECONDS pass without a run finishing.
+    """
+    queue = iter(todo)
+    in_flight: dict[cf.Future, RunTask] = {}
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < window:
+            task = next(queue, None)
+            if task is None:
+                exhausted = True
+                break
+            try:
+                in_flight[pool.submit(_execute, run_fn, task)] = task
+            except Exception as exc:  # e.g. a broken pool: the run is recorded, not lost
+                yield task, _failure_from_exception(exc)
+        if not in_flight:
+            return
+        done, _ = cf.wait(in_flight, timeout=HEARTBEAT_SECONDS, return_when=cf.FIRST_COMPLETED)
+        if not done:
+            on_idle()
+            continue
+        for future in done:
+            task = in_flight.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the executor lost the run (dead worker, pickling, ...)
+                outcome = _failure_from_exception(exc)
+            yield task, outcome
+        # Finished futures hold their results; let them go before waiting for more.
+        del done, future, outcome
+
+
+def _record(out_dir: Path, task: RunTask, outcome: dict) -> bool:
+    """Store one outcome; True if the run succeeded. Storage errors (disk full) propagate."""
+    if outcome.get("ok"):
+        _store_run(out_dir, task, outcome)
+        _failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
+        return True
+    _store_failure(out_dir, task, outcome)
+    return False
+
+
+def run_experiment(
+    out_dir: str | os.PathLike,
+    scenarios: dict[str, dict],
+    run_fn: Callable[[RunTask], Mapping[str, pd.DataFrame]],
+    n_seeds: int,
+    root_seed: int = 0,
+    years: int | float = 10,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    progress: str | bool | None = None,
+    manifest_extra: dict | None = None,
+) -> ExperimentSummary:
+    """Run `n_seeds` replicates of every scenario into `out_dir`, resuming what is there.
+
+    executor: "serial" (in order, in this process), "process" (a process pool of `workers`,
+    default os.cpu_count()) or "dask": `scheduler="tcp://host:port"` joins a running
+    cluster, otherwise `dask_local` (default `workers`, then os.cpu_count()) single-threaded
+    worker processes are started here and stopped afterwards.
+    progress: None/"auto" (a bar on a terminal, log lines otherwise), "bar", "log" or "off".
+    manifest_extra: JSON data merged into the manifest's "extra" (not compared on resume).
+    A run that raises is recorded under out_dir/failures and retried on the next call; it
+    does not stop the others. Check `summary.failed`.
+    """
+    started = time.monotonic()
+    scenarios = _check_scenarios(scenarios)
+    seeds = replicate_seeds(root_seed, n_seeds)
+    root_seed, n_seeds = int(root_seed), int(n_seeds)
+    if n_seeds < 1:
+        raise InputError(f"n_seeds must be at least 1, got {n_seeds}")
+    years = _check_years(years)
+    extra = _as_json(dict(manifest_extra or {}), "manifest_extra")
+    mode = _progress_mode(progress)
+    if executor not in EXECUTORS:
+        raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if (scheduler is not None or dask_local is not None) and executor != "dask":
+        raise InputError("scheduler and dask_local need executor='dask'")
+    if scheduler is not None and dask_local is not None:
+        raise InputError("give either scheduler (a running Dask cluster) or dask_local, not both")
+    for name, value in (("workers", workers), ("dask_local", dask_local)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{name} must be a positive integer, got {value!r}")
+    if not callable(run_fn):
+        raise InputError(f"run_fn must be callable, got {type(run_fn).__name__}")
+    if executor != "serial":
+        try:
+            pickle.dumps(run_fn)
+        except Exception as exc:
+            raise InputError(
+                f"run_fn cannot be sent to worker processes ({exc}); define it at module level"
+            ) from None
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"out_dir {out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    with _exclusive(out_dir):
+        old = _read_manifest(out_dir)
+        if old is None and any((out_dir / sub).exists() for sub in (RUNS_DIR, FAILURES_DIR)):
+            raise InputError(
+                f"experiment folder {out_dir} has runs but no {MANIFEST_NAME}; use a new out_dir"
+            )
+        if old is not None:
+            _check_resumable(out_dir, old, scenarios, root_seed, years, n_seeds)
+        _remove_leftovers(out_dir)
+        versions = _versions()
+        if old is not None and old.get("versions") != versions:
+            print(
+                f"[experiment] warning: resuming {out_dir} with other package versions than it "
+                f"was started with ({old.get('versions')} -> {versions})",
+                file=sys.stderr,
+            )
+        now = _iso(time.time())
+        _write_json_atomic(
+            out_dir / MANIFEST_NAME,
+            {
+                "format": MANIFEST_FORMAT,
+                "created": old["created"] if old else now,
+                "updated": now,
+                "scenarios": scenarios,
+                "parameters": {"n_seeds": n_seeds, "root_seed": root_seed, "years": years},
+                "seeds": seeds,
+                "versions": old["versions"] if old else versions,
+                # One entry per call, so a resumed experiment shows what ran it and when.
+                "sessions": (old.get("sessions", []) if old else [])
+                + [{"started": now, "n_seeds": n_seeds, "executor": executor, "versions": versions}],
+                "extra": {**(old.get("extra", {}) if old else {}), **extra},
+            },
+        )
+
+        # Replicate-major order, so a partial experiment holds whole pairs across scenarios.
+        tasks = [
+            RunTask(scenario=name, config=config, replicate=i, seed=seeds[i], years=years)
+            for i in range(n_seeds)
+            for name, config in scenarios.items()
+        ]
+        todo = []
+        for task in tasks:
+            if _is_done(out_dir, task.scenario, task.replicate):
+                # A success whose old failure record outlived a kill between the two writes.
+                _failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
+            else:
+                todo.append(task)
+        skipped = len(tasks) - len(todo)
+
+        ran, failures = 0, []
+        if todo:
+            with _open_executor(executor, workers, scheduler, dask_local) as (pool, window, where):
+                report = _Progress(mode, len(tasks), skipped, where)
+                try:
+                    for task, outcome in _run_all(pool, window, run_fn, todo, report.heartbeat):
+                        ok = _record(out_dir, task, outcome)
+                        del outcome  # the parent never holds more than the runs in flight
+                        ran += ok
+                        if not ok:
+                            failures.append((task.scenario, task.replicate))
+                        report.update(failed=not ok)
+                finally:
+                    report.close()
+        else:
+            report = _Progress(mode, len(tasks), skipped, "nothing to run")
+        summary = ExperimentSummary(
+            out_dir=out_dir,
+            total=len(tasks),
+            ran=ran,
+            skipped=skipped,
+            failed=len(failures),
+            failures=tuple(failures),
+            seconds=time.monotonic() - started,
+        )
+        report.report(summary)
+        return summary
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def load_experiment(
+    out_dir: str | os.PathLike,
+    tables: Iterable[str] | None = None,
+    scenarios: Iterable[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every finished run's tables, concatenated per table name.
+
+    Each table gains leading columns scenario, replicate and seed; rows are ordered by
+    scenario name, then replicate, then as the run returned them. `tables` and `scenarios`
+    restrict what is read. Failed and unfinished runs are absent.
+    """
+    out_dir = Path(out_dir)
+    manifest = _read_manifest(out_dir)
+    if manifest is None:
+        raise InputError(f"no experiment in {out_dir} ({MANIFEST_NAME} is missing)")
+    known = sorted(manifest.get("scenarios", {}))
+    wanted = known if scenarios is None else sorted(set(scenarios))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise InputError(f"scenario(s) {unknown} not in experiment {out_dir} (it has {known})")
+    table_filter = None if tables is None else set(tables)
+
+    runs: list[tuple[str, int, Path]] = []
+    for scenario in wanted:
+        folder = out_dir / RUNS_DIR / scenario
+        if folder.is_dir():
+            runs += [
+                (scenario, int(child.name), child)
+                for child in folder.iterdir()
+                if _RUN_DIR_RE.match(child.name) and (child / DONE_NAME).is_file()
+            ]
+    runs.sort(key=lambda run: (run[0], run[1]))
+
+    pieces: dict[str, list[pd.DataFrame]] = {}
+    for scenario, replicate, folder in runs:
+        seed = json.loads((folder / DONE_NAME).read_text(encoding="utf-8"))["seed"]
+        for path in sorted(folder.glob("*.parquet")):
+            if table_filter is not None and path.stem not in table_filter:
+                continue
+            frame = pd.read_parquet(path)
+            frame.insert(0, "scenario", scenario)
+            frame.insert(1, "replicate", np.int64(replicate))
+            frame.insert(2, "seed", np.int64(seed))
+            pieces.setdefault(path.stem, []).append(frame)
+    if table_filter is not None and runs:
+        missing = sorted(table_filter - set(pieces))
+        if missing:
+            raise InputError(f"table(s) {missing} not found in experiment {out_dir}")
+
+    result = {}
+    for name in sorted(pieces):
+        # Empty pieces would only blur the dtypes of the others.
+        frames = [f for f in pieces[name] if len(f)] or pieces[name][:1]
+        result[name] = pd.concat(frames, ignore_index=True)
+    return result
