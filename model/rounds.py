@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 
 
 
+MIN_VALUATION = 1e-6  # $1,000: below this a revenue multiple prices nothing
+
+
 @dataclass
 class Round:
     lab: object
@@ -76,15 +79,15 @@ def settle(model, rnd: Round) -> dict:
     from_partners = {g: c * scale for g, c in rnd.commitments.items() if c > 0.0}
     outside = max(0.0, min(rnd.size - sum(from_partners.values()), appetite(multiple)))
     price = multiple * revenue / lab.shares
-    if price <= 0.0:
-        # A lab with no revenue cannot be priced on a revenue multiple: nobody can invest.
+    if multiple * revenue < MIN_VALUATION:
+        # A lab with (next to) no revenue cannot be priced on a revenue multiple: nobody invests.
         filled, from_partners, outside = False, {}, 0.0
     previous_price = lab.price
     record = {"lab": lab.name, "week": model.week, "date": model.date, "size": rnd.size,
               "multiple": multiple, "pre_money": multiple * revenue, "price": price,
               "down_round": price < previous_price, "filled": filled,
               "from_partners": sum(from_partners.values()), "from_outside": outside}
-    if price > 0.0:
+    if from_partners or outside > 0.0:
         _issue_shares(model, lab, price, from_partners, outside)
     record["post_money"] = lab.valuation()
     quarter = lab.quarter
