@@ -239,7 +239,9 @@ class TechGiant(mesa.Agent):
         labs = 52.0 * self.lab_demand(self.model.week + lead)
         return (1.0 + economy.capacity_headroom) * (other + labs)
 
-    def invest_in_capacity(self) -> None:
+    def planned_capex(self) -> tuple[float, float]:
+        """(capacity, cost) of this week's capex: replace wear and close the gap to the target
+        over the adjustment time, as far as spare cash and lenders allow (a debt/EBITDA cap)."""
         spec = self.spec
         economy = self.model.config.economy
         replacement = economy.capacity_decay / 52.0 * self.capacity
@@ -247,19 +249,22 @@ class TechGiant(mesa.Agent):
         capacity = replacement + max(0.0, gap) / spec.capacity_adjust_weeks
         cost = capacity * spec.capex_cost
         if cost <= 0.0:
-            return
-        # Capex is funded from spare cash and what lenders will still lend (a debt/EBITDA cap).
+            return 0.0, 0.0
         debt = -self.model.ledger.balances[self.debt]
         room = (self.cash_balance() - spec.min_cash
                 + max(0.0, economy.max_debt_to_ebitda * self.ebitda_annual - debt))
         if cost > room:
             capacity *= max(0.0, room) / cost
             cost = max(0.0, room)
+        return capacity, cost
+
+    def invest_in_capacity(self) -> None:
+        capacity, cost = self.planned_capex()
         if cost <= 0.0:
             return
         world = self.model.outside
         self.model.ledger.transfer(f"{self.name} capex", self.cip, self.cash, world.cash, world.receipts, cost)
-        self.pipeline.append((self.model.week + spec.build_weeks, capacity, cost))
+        self.pipeline.append((self.model.week + self.spec.build_weeks, capacity, cost))
         self.quarter["capex"] += cost
 
     def service_debt(self) -> None:
@@ -349,9 +354,8 @@ class TechGiant(mesa.Agent):
         operating_cash_flow = q["operating_cash_in"] - q["operating_cash_out"] - cash_tax
         fcf = operating_cash_flow - q["capex"]
         payout = spec.payout_share * max(0.0, fcf)
-        if payout > 0.0:
-            ledger.transfer(f"{self.name} pays shareholders", self.retained, self.cash,
-                            world.cash, world.receipts, payout)
+        market = model.investors.market
+        market.pay_dividend(market.index[self.name], self.retained, self.cash, payout)
         net_income = ledger.close_into(self.name, self.retained)
         self.fcf_history.append(fcf)
         self.ebitda_annual = 4.0 * (q["core_revenue"] - q["core_costs"] + sum(revenue.values()) - q["cloud_costs"])
@@ -359,6 +363,11 @@ class TechGiant(mesa.Agent):
             0.0 if model.accounting.nets_roundtrip else revenue["roundtrip"])
         operating_income = (q["core_revenue"] - q["core_costs"] + reported_cloud - q["cloud_costs"]
                             - q["depreciation"])
+        marks = other["mark"] + other["equity_income"] + other["dilution"] - other["impairment"]
+        reported_roundtrip = 0.0 if model.accounting.nets_roundtrip else revenue["roundtrip"]
+        # Real cash earnings: no round-trip revenue, no marks (what the fundamental value uses).
+        real_earnings = (q["core_revenue"] - q["core_costs"] + revenue["real"] + revenue["cross"]
+                         - q["cloud_costs"] - q["depreciation"]) * (1.0 - spec.tax_rate)
         lab_backlog = self.lab_backlog()
         backlog = sum(lab_backlog.values()) + self.other_backlog
         statement = {
@@ -373,6 +382,10 @@ class TechGiant(mesa.Agent):
             "dilution_gains": other["dilution"], "impairments": other["impairment"],
             "interest": q["interest_paid"], "pretax_income": pretax, "tax": tax, "cash_tax": cash_tax,
             "net_income": net_income, "eps": net_income / spec.shares_outstanding,
+            "profit_marks": marks * (1.0 - spec.tax_rate),
+            "profit_roundtrip": reported_roundtrip * (1.0 - spec.tax_rate),
+            "profit_real": net_income - (marks + reported_roundtrip) * (1.0 - spec.tax_rate),
+            "real_earnings": real_earnings, "depreciation": q["depreciation"],
             "operating_cash_flow": operating_cash_flow, "capex": q["capex"], "free_cash_flow": fcf,
             "free_cash_flow_ttm": sum(self.fcf_history[-4:]),
             "invested_cash": q["invested_cash"], "invested_credits": q["invested_credits"],

@@ -14,13 +14,18 @@ import datetime as dt
 
 import mesa
 
+from agents.funds import EARNINGS, TREND
 from agents.giant import TechGiant
 from agents.lab import AILab
 from model import rounds as funding
 from model import scenario as scenarios
 from model.accounting import Accounting, Holding
+from model.bubbles import find_episodes
 from model.contracts import ComputeContract
 from model.ledger import REL_TOL, Ledger, LedgerError
+from model.market import REST
+from agents.savers import OWNER as SAVERS
+from model.investors import Investors
 from model.outside import OWNER, OutsideWorld
 
 # Constructor keyword -> scenario field it overrides (None leaves the scenario's value).
@@ -73,8 +78,16 @@ class CircularFinance(mesa.Model):
         self.labs_by_name = {lab.name: lab for lab in self.labs}
         self.partnerships = {(p.giant, p.lab): p for p in config.partnerships}
         self.pending_rounds: list[funding.Round] = []
+        self.impulse = 0.0
+        self.events: list[tuple[int, str]] = []
         self.round_log: list[dict] = []
         self._open_books()
+        self.investors = Investors(self)
+        self.market = self.investors.market
+        self.savers = self.investors.savers
+        self.ledger.mark_opening()
+        if self.check_ledger:
+            self.check_books()
         self.datacollector = mesa.DataCollector(
             model_reporters={"date": "date", "week": "week", "sentiment": "sentiment"},
             tables={"weekly": self._weekly_columns(),
@@ -90,11 +103,11 @@ class CircularFinance(mesa.Model):
 
     @property
     def sentiment(self) -> float:
-        """The listed AI giants' recent return, as labs and their investors read it.
-
-        Fixed by the scenario until the market (a later issue) provides it.
-        """
-        return self.config.economy.sentiment
+        """The listed AI giants' recent return (annualised), as labs and their investors read it;
+        with `sentiment_source = "fixed"` the scenario's value instead."""
+        if self.config.economy.sentiment_source == "fixed":
+            return self.config.economy.sentiment
+        return self.investors.sentiment
 
     def quarter_label(self) -> str:
         quarter_index = self.week // WEEKS_PER_QUARTER
@@ -121,6 +134,10 @@ class CircularFinance(mesa.Model):
         for giant in self.giants:
             if lab in giant.holdings:
                 yield giant.name, giant.holdings[lab]
+
+    def log_event(self, text: str) -> None:
+        """Something a reader may name as the cause of a bust (design 10.5)."""
+        self.events.append((self.week, text))
 
     def open_round(self, lab: AILab, size: float) -> None:
         self.pending_rounds.append(funding.Round(lab, size, self.week))
@@ -170,15 +187,13 @@ class CircularFinance(mesa.Model):
         for c in config.contracts:
             lab = self.labs_by_name[c.lab]
             lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
-        ledger.mark_opening()
-        if self.check_ledger:
-            self.check_books()
 
     # ------------------------------------------------------------------- step
     def step(self) -> None:
         """One week, in the order of design section 4."""
         self.ledger.step = self.week
         self.outside.step(self)                            # 1. outside world
+        self.investors.rest_of_market_step()
         self.agents_by_type[AILab].shuffle_do("step")      # 2. labs (may open rounds)
         for rnd in self.pending_rounds:                    # 3. giants take part in rounds,
             for giant in self.giants:
@@ -186,7 +201,11 @@ class CircularFinance(mesa.Model):
             self.round_log.append(funding.settle(self, rnd))
         self.pending_rounds.clear()
         self.agents_by_type[TechGiant].do("step")          #    then build and borrow
-        # 4-6. savers, funds and the market come with the market issue.
+        self.investors.savers_step()                       # 4. savers
+        if self.impulse:                                   #    (an experiment's extra inflow)
+            self.savers.extra_inflow(self.impulse)
+            self.impulse = 0.0
+        self.investors.funds_and_market_step()             # 5-6. funds' orders, market clears
         self.datacollector.collect(self)
         self.datacollector.add_table_row("weekly", self._weekly_row())
         if (self.week + 1) % WEEKS_PER_QUARTER == 0:       # 7. quarter end
@@ -202,9 +221,18 @@ class CircularFinance(mesa.Model):
         stamp = {"date": self.date, "quarter": label}
         for lab in self.labs:
             self.datacollector.add_table_row("lab_quarters", {**stamp, **lab.close_quarter()}, ignore_missing=True)
-        for giant in self.giants:
-            self.datacollector.add_table_row("giant_quarters", {**stamp, **giant.close_quarter()}, ignore_missing=True)
-        self.ledger.close_into(OWNER, self.outside.net_position)
+        statements = [giant.close_quarter() for giant in self.giants]
+        for statement in statements:
+            self.datacollector.add_table_row("giant_quarters", {**stamp, **statement}, ignore_missing=True)
+        self.investors.quarter_end(statements)
+        for owner, retained in self._closing_accounts():
+            self.ledger.close_into(owner, retained)
+
+    def _closing_accounts(self):
+        yield OWNER, self.outside.net_position
+        yield SAVERS, self.savers.net_worth
+        for fund in [*self.investors.index_funds, *self.investors.active_funds]:
+            yield fund.name, fund.retained
 
     def run(self, steps: int | None = None) -> CircularFinance:
         for _ in range(self.config.steps if steps is None else steps):
@@ -230,13 +258,22 @@ class CircularFinance(mesa.Model):
             held = sum(h.shares for _, h in self.holdings_in(lab.name))
             if held > lab.shares * (1.0 + REL_TOL) or lab.shares <= 0.0:
                 raise LedgerError(f"{lab.name}: giants hold {held} of {lab.shares} shares")
+        savers = self.savers
+        for fund in [*self.investors.index_funds, *self.investors.active_funds]:
+            _same(f"savers' units of {fund.name} at cost", balances[savers.unit_accounts[fund.name]],
+                  -balances[fund.unit_capital])
+        self.investors.check()
 
     # -------------------------------------------------------------- reporting
     def money(self) -> float:
         return self.ledger.money()
 
     def _weekly_columns(self) -> list[str]:
-        columns = ["date", "week", "sentiment"]
+        columns = ["date", "week", "sentiment", "basket_price", "basket_fundamental", "basket_pf", "market_cap",
+                   "market_return_1y", "passive_held", "earnings_funds_share", "trend_funds_share", "saver_contributions",
+                   "saver_withdrawals", "flow_to_index", "flow_to_active", "retiree_share"]
+        for name in [g.name for g in self.config.giants] + [REST]:
+            columns += [f"price_{name}", f"fundamental_{name}", f"pf_{name}"]
         for g in self.config.giants:
             columns += [f"{g.name}_{k}" for k in ("cash", "debt", "capacity", "backlog")]
         for lab in self.config.labs:
@@ -246,7 +283,29 @@ class CircularFinance(mesa.Model):
 
     def _weekly_row(self) -> dict:
         balances = self.ledger.balances
-        row = {"date": self.date, "week": self.week, "sentiment": self.sentiment}
+        investors = self.investors
+        market = investors.market
+        caps = market.caps()
+        fundamental_caps = investors.fundamental * market.shares
+        n = len(self.giants)
+        basket, basket_fundamental = float(caps[:n].sum()), float(fundamental_caps[:n].sum())
+        flows = investors.flows
+        row = {"date": self.date, "week": self.week, "sentiment": self.sentiment,
+               "basket_price": basket, "basket_fundamental": basket_fundamental,
+               "basket_pf": basket / basket_fundamental,
+               "market_cap": float(caps.sum()),
+               "market_return_1y": investors.market_history[-1] / investors.market_history[-53] - 1.0,
+               "passive_held": investors.passive_held(),
+               "earnings_funds_share": investors.strategy_share(EARNINGS),
+               "trend_funds_share": investors.strategy_share(TREND),
+               "saver_contributions": flows["contributions"], "saver_withdrawals": flows["withdrawals"],
+               "flow_to_index": flows["to_index"], "flow_to_active": flows["to_active"],
+               "retiree_share": investors.savers.retiree_share()}
+        for j, name in enumerate(market.names):
+            price, value = float(market.prices[j]), float(investors.fundamental[j])
+            row[f"price_{name}"] = price
+            row[f"fundamental_{name}"] = value
+            row[f"pf_{name}"] = price / value
         for g in self.giants:
             row[f"{g.name}_cash"] = balances[g.cash]
             row[f"{g.name}_debt"] = -balances[g.debt]
@@ -266,7 +325,8 @@ class CircularFinance(mesa.Model):
         base = ["giant", "core_revenue", "cloud_revenue_real", "cloud_revenue_cross", "cloud_revenue_roundtrip",
                 "cloud_revenue_reported", "revenue_reported", "operating_income", "gains_on_stakes",
                 "equity_method_income", "dilution_gains", "impairments", "interest", "pretax_income", "tax",
-                "cash_tax", "net_income", "eps", "operating_cash_flow", "capex", "free_cash_flow",
+                "cash_tax", "net_income", "eps", "profit_marks", "profit_roundtrip", "profit_real", "real_earnings",
+                "depreciation", "operating_cash_flow", "capex", "free_cash_flow",
                 "free_cash_flow_ttm", "invested_cash", "invested_credits", "payouts", "borrowed", "repaid",
                 "cash", "debt", "capacity", "backlog", "backlog_other", "backlog_impairment", "paper_wealth",
                 "stakes_carrying"]
@@ -285,7 +345,15 @@ class CircularFinance(mesa.Model):
         """The run's tidy tables: weekly series, quarterly statements and funding rounds."""
         import pandas as pd
         collector = self.datacollector
-        return {"weekly": collector.get_table_dataframe("weekly"),
+        weekly = collector.get_table_dataframe("weekly")
+        bubble = self.config.bubble
+        episodes = find_episodes(weekly["basket_price"].to_numpy(), weekly["basket_pf"].to_numpy(),
+                                 start_date=self.config.run.start, boom_started=self.config.run.boom_started,
+                                 theta=bubble.theta, confirm_weeks=bubble.confirm_weeks,
+                                 drawdown=bubble.drawdown, events=self.events)
+        return {"weekly": weekly,
                 "giant_quarters": collector.get_table_dataframe("giant_quarters"),
                 "lab_quarters": collector.get_table_dataframe("lab_quarters"),
-                "rounds": pd.DataFrame(self.round_log)}
+                "rounds": pd.DataFrame(self.round_log),
+                "episodes": episodes,
+                "events": pd.DataFrame(self.events, columns=["week", "event"])}

@@ -103,6 +103,12 @@ def settle(model, rnd: Round) -> dict:
             lab.fail()
     record["distressed"] = lab.distressed
     record["failed"] = lab.failed
+    if lab.failed:
+        model.log_event(f"{lab.name} failed")
+    elif not filled:
+        model.log_event(f"{lab.name} round failed, distress")
+    elif record["down_round"]:
+        model.log_event(f"{lab.name} down round")
     lab.rounds.append(record)
     return record
 

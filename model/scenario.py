@@ -86,9 +86,72 @@ class Rounds:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Market:
+    passive_share: float = _f("share", 0.5)
+    other_holders_share: float = _f("share", 0.1)
+    other_holders_elasticity: float = _f("positive", 1.0)
+    index_funds: int = _f("positive", 3)
+    active_funds: int = _f("amount", 20)
+    rest_market_cap: float = _f("positive", 31000.0)
+    rest_earnings: float = _f("amount", 1400.0)
+    rest_growth: float = _f("rate", 0.05)
+    rest_volatility: float = _f("amount", 0.05)
+    rest_payout: float = _f("share", 0.6)
+    discount_rate: float = _f("rate", 0.10)
+    long_run_growth: float = _f("rate", 0.03)
+    fade_years: float = _f("positive", 10.0)
+    equity_share: float = _f("share", 0.9)
+    valuation_elasticity: float = _f("amount", 0.5)
+    adjustment_speed: float = _f("share", 0.1)
+    pe_growth_elasticity: float = _f("amount", 1.0)
+    cash_value_floor: float = _f("share", 0.2)
+    switching_intensity: float = _f("amount", 5.0)
+    fitness_memory_weeks: float = _f("positive", 13.0)
+    switch_every_weeks: int = _f("positive", 13)
+    earnings_share: float = _f("share", 0.5)
+    trend_share: float = _f("share", 0.2)
+    trend_weeks: int = _f("positive", 13)
+    trend_horizon: float = _f("amount", 0.5)
+    sentiment_weeks: int = _f("positive", 26)
+    market_return_last_year: float = _f("rate", 0.18)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Savers:
+    accounts: int = _f("positive", 1000)
+    equity_share: float = _f("share", 0.6)
+    equity_share_min: float = _f("share", 0.2)
+    equity_share_max: float = _f("share", 0.95)
+    extrapolation: float = _f("amount", 0.5)
+    return_reference: float = _f("rate", 0.07)
+    wages: float = _f("amount", 10000.0)
+    wage_growth: float = _f("rate", 0.03)
+    contribution_rate: float = _f("share", 0.1)
+    withdrawal_rate: float = _f("share", 0.04)
+    retirement_age: float = _f("positive", 65.0)
+    death_age: float = _f("positive", 90.0)
+    retiree_share: float = _f("share", 0.2)
+    boomer_share: float = _f("share", 0.25)
+    rebalance_weeks: float = _f("positive", 26.0)
+    panic_drawdown: float = _f("share", 0.2)
+    panic_probability: float = _f("share", 0.01)
+    panic_weeks_min: int = _f("positive", 26)
+    panic_weeks_max: int = _f("positive", 104)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bubble:
+    theta: float = _f("amount", 0.5)
+    confirm_weeks: int = _f("positive", 4)
+    drawdown: float = _f("share", 0.4)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Giant:
     name: str
     shares_outstanding: float = _f("positive")
+    price: float = _f("positive")
+    eps_ttm: float = _f("signed")
     cash: float = _f("amount")
     debt: float = _f("amount")
     core_revenue: float = _f("amount")
@@ -172,6 +235,9 @@ class ScenarioConfig:
     run: Run = field(default_factory=Run)
     economy: Economy = field(default_factory=Economy)
     rounds: Rounds = field(default_factory=Rounds)
+    market: Market = field(default_factory=Market)
+    savers: Savers = field(default_factory=Savers)
+    bubble: Bubble = field(default_factory=Bubble)
     giants: tuple[Giant, ...] = ()
     labs: tuple[Lab, ...] = ()
     partnerships: tuple[Partnership, ...] = ()
@@ -195,9 +261,10 @@ class ScenarioConfig:
 
 REGIMES = ("gaap_2026", "net_roundtrip", "no_marks", "strict")
 METHODS = ("fair_value", "equity", "cost")
-SENTIMENT_SOURCES = ("fixed",)
+SENTIMENT_SOURCES = ("market", "fixed")
 _CHOICES = {"regime": REGIMES, "method": METHODS, "sentiment_source": SENTIMENT_SOURCES}
-_TABLES = {"run": Run, "economy": Economy, "rounds": Rounds}
+_TABLES = {"run": Run, "economy": Economy, "rounds": Rounds, "market": Market, "savers": Savers,
+           "bubble": Bubble}
 _ARRAYS = {"giants": Giant, "labs": Lab, "partnerships": Partnership,
            "contracts": Contract, "other_backlog": Other}
 _ARRAY_KEYS = {"giants": ("name",), "labs": ("name",), "partnerships": ("giant", "lab"),
@@ -426,8 +493,35 @@ def _cross_check(config: ScenarioConfig, path: Path) -> None:
         total = sum(p.stake for p in config.partnerships if p.lab == lab)
         if total > 1.0:
             raise InputError(f"{path}: field 'partnerships': stakes in {lab} add up to more than 1")
+    if config.market.discount_rate <= config.market.long_run_growth:
+        raise InputError(f"{path}: field 'market.discount_rate' must exceed market.long_run_growth")
+    if config.market.earnings_share + config.market.trend_share > 1.0:
+        raise InputError(f"{path}: field 'market.trend_share': with earnings_share it must not exceed 1")
+    if config.market.trend_weeks >= 52:
+        raise InputError(f"{path}: field 'market.trend_weeks' must be below 52")
+    if config.savers.equity_share_min > config.savers.equity_share_max:
+        raise InputError(f"{path}: field 'savers.equity_share_min' must not exceed savers.equity_share_max")
+    if config.savers.panic_weeks_min > config.savers.panic_weeks_max:
+        raise InputError(f"{path}: field 'savers.panic_weeks_min' must not exceed savers.panic_weeks_max")
+    if config.savers.retiree_share + config.savers.boomer_share > 1.0:
+        raise InputError(f"{path}: field 'savers.boomer_share': with retiree_share it must not exceed 1")
+    if config.savers.retirement_age >= config.savers.death_age or config.savers.death_age <= 25.0:
+        raise InputError(f"{path}: field 'savers.retirement_age' must be below savers.death_age (and that above 25)")
     if config.rounds.floor_multiple >= config.rounds.multiple:
         raise InputError(f"{path}: field 'rounds.floor_multiple' must be below rounds.multiple")
+
+
+def from_dict(plain: dict, where: str = "<dict>") -> ScenarioConfig:
+    """Rebuild a scenario from `ScenarioConfig.to_dict()` output (dates as ISO strings)."""
+    raw = copy.deepcopy(plain)
+    run = raw.get("run", {})
+    for key in ("start", "boom_started"):
+        if isinstance(run.get(key), str):
+            try:
+                run[key] = dt.date.fromisoformat(run[key])
+            except ValueError:
+                raise InputError(f"{where}: field 'run.{key}' must be a date like 2026-01-01") from None
+    return build(raw, Path(where))
 
 
 def with_values(config: ScenarioConfig, **changes) -> ScenarioConfig:

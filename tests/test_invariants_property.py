@@ -1,10 +1,12 @@
-"""Property: the books hold at every step of any valid scenario (design 5.1, issue 2).
+"""Property: the books hold at every step of any valid scenario (design 5.1).
 
-Hypothesis draws scenarios across the valid range of the parameters that move money:
-regimes, rates, sentiment, investment forms, stakes, lab finances and giant finances.
-`check_ledger=True` makes the model verify, after every step, that each entry balanced,
-each owner's assets equal liabilities plus equity, money is conserved and every claim
-is two-sided, to one dollar per trillion.
+Hypothesis draws scenarios across the valid range of the parameters that move money or
+shares: regimes, rates, sentiment, investment forms, stakes, lab and giant finances, the
+passive share (0 to 1), fund counts, savers' behaviour. `check_ledger=True` makes the model
+verify, after every step, that each entry balanced, each owner's assets equal liabilities
+plus equity, money is conserved, every claim is two-sided (loans, credits, fund units),
+every share of every stock is held by someone, and the savers' arrays add up to their
+control accounts, to one dollar per trillion; and no reported number is NaN or infinite.
 """
 
 import math
@@ -34,6 +36,19 @@ def scenarios(draw):
         "rounds.down_round_step": draw(st.floats(0.01, 0.9)),
         "rounds.outside_noise": draw(st.floats(0.0, 2.0)),
         "rounds.retry_weeks": draw(st.integers(1, 26)),
+        "market.passive_share": draw(share),
+        "market.other_holders_share": draw(st.floats(0.01, 0.9)),
+        "market.active_funds": draw(st.integers(0, 25)),
+        "market.index_funds": draw(st.integers(1, 4)),
+        "market.valuation_elasticity": draw(st.floats(0.0, 3.0)),
+        "market.adjustment_speed": draw(share),
+        "market.switching_intensity": draw(st.floats(0.0, 20.0)),
+        "market.rest_growth": draw(st.floats(-0.3, 0.3)),
+        "savers.accounts": draw(st.integers(1, 300)),
+        "savers.extrapolation": draw(st.floats(0.0, 3.0)),
+        "savers.panic_probability": draw(share),
+        "savers.contribution_rate": draw(share),
+        "savers.withdrawal_rate": draw(share),
     }
     for lab in ("OpenAI", "Anthropic"):
         overrides[f"labs.{lab}.revenue"] = draw(st.floats(0.0, 200.0))
