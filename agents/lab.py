@@ -20,6 +20,7 @@ from model.contracts import ComputeContract
 from model.ledger import ASSET, EQUITY, EXPENSE, INCOME
 
 REAL, INVESTOR = "real", "investor"
+RUNWAY_CAP_WEEKS = 10_000.0  # reported runway of a lab that burns nothing ("forever")
 
 
 class AILab(mesa.Agent):
@@ -269,15 +270,17 @@ class AILab(mesa.Agent):
             "compute_shortfall": q["compute_shortfall"], "opex": q["opex"],
             "net_income": net_income, "burn": q["compute"] + q["opex"] - q["revenue"],
             "cash": self.pool(), "tied_cash": sum(self.model.ledger.balances[i] for i in self.clause_cash.values()),
-            "credits": self.credits_held(), "runway_weeks": self.runway_weeks(),
+            "credits": self.credits_held(), "runway_weeks": min(self.runway_weeks(), RUNWAY_CAP_WEEKS),
             "valuation": self.valuation(), "price_per_share": self.price, "shares": self.shares,
             "raised": q["raised"], "rounds": q["rounds"], "down_rounds": q["down_rounds"],
             "contracts_cancelled": q["cancelled"],
             "backlog": sum(c.remaining for c in self.contracts),
             "distressed": self.distressed, "failed": self.failed,
         }
-        for giant, value in q["spend_by_giant"].items():
-            statement[f"spend_{giant}"] = value
+        for giant in self.credits:
+            statement[f"spend_{giant}"] = q["spend_by_giant"].get(giant, 0.0)
         self.last_net_income = net_income
         self.quarter = self._new_quarter()
+        # Contracts fully delivered or cancelled are history; the backlog is what remains.
+        self.contracts = [c for c in self.contracts if c.remaining > 0.0]
         return statement

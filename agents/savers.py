@@ -101,6 +101,8 @@ class SaverPool:
         self.base_target = opening_share
         self.target = opening_share.copy()
         self.panic_until = np.full(n, -1, dtype=np.int64)
+        self.panicked = False      # has any account panicked recently (then track who)
+        self.wage_level = 1.0      # wages grow for everyone alike: one factor, not n products
         self.index_of = np.arange(n) % len(index_funds)
         self.active_of = (rng.choice(len(active_funds), size=n, p=active_sizes) if active_funds
                           else np.zeros(n, dtype=np.int64))
@@ -126,8 +128,16 @@ class SaverPool:
 
     # ------------------------------------------------------------------ values
     def navs(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.array([f.nav() for f in self.index_funds]),
-                np.array([f.nav() for f in self.active_funds]) if self.active_funds else np.ones(1))
+        """Net asset value per unit of every index fund and every active fund."""
+        market = self.model.market
+        balances = self.model.ledger.balances
+        values = market.holdings @ market.prices
+
+        def nav(funds):
+            assets = np.array([balances[f.cash] + values[f.row] for f in funds])
+            units = np.array([f.units for f in funds])
+            return np.divide(assets, units, out=np.ones(len(funds)), where=units > 0.0)
+        return nav(self.index_funds), nav(self.active_funds) if self.active_funds else np.ones(1)
 
     def equity_values(self) -> np.ndarray:
         index_nav, active_nav = self.navs()
@@ -153,55 +163,64 @@ class SaverPool:
         # Ageing: at the end of life an account passes to a young heir with its wealth.
         self.age += 1.0 / 52.0
         heirs = self.age >= spec.death_age
-        self.age[heirs] = 25.0
+        if heirs.any():
+            self.age[heirs] = 25.0
         retired = self.age >= spec.retirement_age
-        self.salary *= (1.0 + spec.wage_growth) ** (1.0 / 52.0)
+        self.wage_level *= (1.0 + spec.wage_growth) ** (1.0 / 52.0)
+        weekly = 1.0 / 52.0
 
-        contributions = np.where(retired, 0.0, self.salary * spec.contribution_rate / 52.0)
-        interest = self.cash * max(0.0, model.config.economy.interest_rate) / 52.0
+        contributions = self.salary * (~retired) * (self.wage_level * spec.contribution_rate * weekly)
+        interest = self.cash * (max(0.0, model.config.economy.interest_rate) * weekly)
         index_nav, active_nav = self.navs()
-        equity = self.index_units * index_nav[self.index_of] + self.active_units * active_nav[self.active_of]
-        wealth = self.cash + equity
-        withdrawals = np.where(retired, wealth * spec.withdrawal_rate / 52.0, 0.0)
+        index_nav, active_nav = index_nav[self.index_of], active_nav[self.active_of]  # per account
+        index_value = self.index_units * index_nav
+        equity = index_value + self.active_units * active_nav
+        # Retirees withdraw a share of wealth, from cash and equity in proportion to their holdings.
+        draw_rate = retired * (spec.withdrawal_rate * weekly)
+        withdrawals = (self.cash + equity) * draw_rate
+        cash_after = self.cash + contributions + interest - withdrawals
 
-        # Extrapolation: the target equity share leans on last year's market return.
-        self.target = np.clip(self.base_target + spec.extrapolation * (market_return_1y - spec.return_reference),
-                              spec.equity_share_min, spec.equity_share_max)
+        # Extrapolation: the equity share of new money leans on last year's market return.
+        lean = spec.extrapolation * (market_return_1y - spec.return_reference)
+        self.target = np.clip(self.base_target + lean, spec.equity_share_min, spec.equity_share_max)
+        # New money goes to equity at the target share; holdings are otherwise left alone, as
+        # most savers leave them (design 6.4).
+        trade = self.target * (contributions + interest) - equity * draw_rate
         if drawdown > spec.panic_drawdown:
             calm = self.panic_until < week
             panics = calm & (rng.random(n) < spec.panic_probability)
-            self.panic_until[panics] = week + rng.integers(spec.panic_weeks_min, spec.panic_weeks_max + 1,
-                                                           panics.sum())
-            if panics.any() and not (~calm).any():
-                model.log_event("savers' panic selling")
-        panicking = self.panic_until >= week
-        target = np.where(panicking, 0.0, self.target)
+            if panics.any():
+                self.panic_until[panics] = week + rng.integers(spec.panic_weeks_min, spec.panic_weeks_max + 1,
+                                                               panics.sum())
+                if calm.all():
+                    model.log_event("savers' panic selling")
+                self.panicked = True
+        if self.panicked:
+            # Panicking accounts sell out; those back from a panic buy back toward their target.
+            panicking = self.panic_until >= week
+            wealth_after = cash_after + equity
+            returning = ~panicking & (equity < (self.target - 0.2) * wealth_after)
+            trade = np.where(returning, (self.target * wealth_after - equity) / spec.rebalance_weeks, trade)
+            trade = np.where(panicking, -equity, trade)
+            self.panicked = bool((self.panic_until >= week - spec.panic_weeks_max).any())
+        # Never spend cash an account does not have; never sell more than it holds.
+        trade = np.clip(trade, -equity, np.maximum(cash_after, 0.0))
 
-        cash_after = self.cash + contributions + interest - withdrawals
-        # New money goes to equity at the (extrapolating) target share, withdrawals come out of
-        # equity in proportion; holdings are otherwise left alone, as most savers leave them
-        # (design 6.4). Accounts back from a panic buy back toward their target gradually.
-        equity_part = np.divide(equity, wealth, out=np.zeros(n), where=wealth > 0.0)
-        trade = target * (contributions + interest) - equity_part * withdrawals
-        returning = ~panicking & (equity < (target - 0.2) * (cash_after + equity))
-        trade = np.where(returning, (target * (cash_after + equity) - equity) / spec.rebalance_weeks, trade)
-        trade = np.where(panicking, -equity, trade)
-        # Never spend cash an account does not have: sell equity to cover a shortfall.
-        trade = np.minimum(trade, np.maximum(cash_after, 0.0))
-        trade = np.maximum(trade, -equity)
-
-        passive = model.config.market.passive_share
-        has_equity = equity > 0.0
-        index_value = self.index_units * index_nav[self.index_of]
-        index_part = np.where(trade >= 0.0, passive if self.active_funds else 1.0,
-                              np.divide(index_value, equity, out=np.zeros(n), where=has_equity))
-        to_index = trade * index_part
+        if self.active_funds:
+            passive = model.config.market.passive_share
+            selling = trade < 0.0
+            index_part = np.full(n, passive)
+            index_part[selling] = np.divide(index_value[selling], equity[selling],
+                                            out=np.zeros(int(selling.sum())), where=equity[selling] > 0.0)
+            to_index = trade * index_part
+        else:
+            to_index = trade
         to_active = trade - to_index
 
         self.cash = cash_after - trade
-        self.index_units += to_index / index_nav[self.index_of]
+        self.index_units += to_index / index_nav
         if self.active_funds:
-            self.active_units += to_active / active_nav[self.active_of]
+            self.active_units += to_active / active_nav
 
         # Post the week's totals; the arrays are the sub-ledger behind them.
         total_contrib, total_interest, total_withdraw = contributions.sum(), interest.sum(), withdrawals.sum()

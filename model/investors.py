@@ -214,9 +214,11 @@ class Investors:
         index_rows = [f.row for f in self.index_funds]
         index_flows = np.array([ledger.balances[f.cash] for f in self.index_funds])
         active_rows = [f.row for f in self.active_funds]
-        active_weights = np.array([weights[f.strategy] for f in self.active_funds]).reshape(len(active_rows), -1)
+        active_weights = np.array([weights[f.strategy] for f in self.active_funds]).reshape(
+            len(active_rows), len(market.names))
         active_cash = np.array([ledger.balances[f.cash] for f in self.active_funds])
-        reference = market.opening_prices * self.fundamental / np.maximum(self.opening_fundamental, 1e-12)
+        # Other holders' sense of value follows the fundamental, within a band around where it started.
+        reference = market.opening_prices * np.clip(self.fundamental / self.opening_fundamental, 0.1, 10.0)
         eta = spec.other_holders_elasticity
         other_target = spec.other_holders_share * market.shares * (reference / market.prices) ** eta
         new = market.clear(index_rows, index_flows, active_rows, active_weights, active_cash,
@@ -260,9 +262,13 @@ class Investors:
     # --------------------------------------------------------------- reports
     def strategy_share(self, strategy: int) -> float:
         """Share of active funds' assets run on a strategy."""
-        assets = [(f.assets(), f.strategy == strategy) for f in self.active_funds]
-        total = sum(a for a, _ in assets)
-        return sum(a for a, chosen in assets if chosen) / total if total > 0.0 else 0.0
+        if not self.active_funds:
+            return 0.0
+        _, navs = self.savers.navs()
+        assets = navs * np.array([f.units for f in self.active_funds])
+        chosen = np.array([f.strategy == strategy for f in self.active_funds])
+        total = assets.sum()
+        return float(assets[chosen].sum() / total) if total > 0.0 else 0.0
 
     def passive_held(self) -> float:
         """Share of the market held by index funds."""

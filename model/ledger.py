@@ -106,7 +106,8 @@ class Ledger:
                 raise LedgerError(f"{memo}: non-finite amount")
             owner = owner_of[index]
             owner_sums[owner] = owner_sums.get(owner, 0.0) + amount
-            largest = max(largest, size)
+            if size > largest:
+                largest = size
         tolerance = REL_TOL * max(largest, 1.0)
         for owner, total in owner_sums.items():
             if abs(total) > tolerance:

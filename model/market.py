@@ -118,7 +118,8 @@ class Market:
             wealth = others + h_active * price
             holdings[active_rows, j] = (1.0 - speed) * h_active + speed * wealth * target / price
             for row, f in zip(index_rows, index_flows):
-                holdings[row, j] += f * executed * weights[j] / price
+                # A fund cannot sell shares it does not have; what it cannot sell waits as cash owed.
+                holdings[row, j] = max(0.0, holdings[row, j] + f * executed * weights[j] / price)
             holdings[other_row, j] = other_target[j] * (p_now / price) ** other_elasticity
             # Rounding left by the solver goes to the largest holder, so shares are conserved.
             residual = supply - holdings[:, j].sum()
@@ -127,26 +128,35 @@ class Market:
 
     # ------------------------------------------------------------- settlement
     def settle(self, new_holdings: np.ndarray) -> None:
-        """Trades at the clearing prices through the ledger: cash against shares at cost."""
+        """Trades at the clearing prices through the ledger: cash against shares at cost.
+
+        Shares bought equal shares sold, so the payments cancel; the rounding left over (a few
+        ulps) is booked on the largest buyer, so not a cent is created or lost.
+        """
         ledger = self.model.ledger
         balances = ledger.balances
         delta = new_holdings - self.holdings
         for j, name in enumerate(self.names):
             price = self.prices[j]
+            rows = np.flatnonzero(delta[:, j] != 0.0)
+            if rows.size == 0:
+                continue
+            values = delta[rows, j] * price
+            buyers = values > 0.0
+            if buyers.any() and (~buyers).any():
+                largest = int(np.argmax(values))
+                values[largest] -= math.fsum(values)
             legs = []
-            for row in np.flatnonzero(np.abs(delta[:, j]) > 1e-15 * self.shares[j]):
-                change = float(delta[row, j])
+            for row, value in zip(rows.tolist(), values.tolist()):
                 holder = self.holders[row]
                 cost_account = self.cost_accounts[row][j]
-                value = change * price
-                if change > 0.0:
+                if value > 0.0:
                     legs += [(cost_account, value), (holder.cash, -value)]
                 else:
                     held = self.holdings[row, j]
-                    cost = balances[cost_account] * (-change / held) if held > 0.0 else 0.0
+                    cost = balances[cost_account] * min(1.0, -delta[row, j] / held) if held > 0.0 else 0.0
                     legs += [(holder.cash, -value), (cost_account, -cost), (self.gain_accounts[row], value + cost)]
-            if legs:
-                ledger.post(f"trades in {name}", legs)
+            ledger.post(f"trades in {name}", legs)
         self.holdings = new_holdings
 
     def pay_dividend(self, j: int, payer_debit: int, payer_cash: int, amount: float) -> None:
@@ -154,9 +164,10 @@ class Market:
         if amount <= 0.0:
             return
         legs = [(payer_debit, amount), (payer_cash, -amount)]
-        per_share = amount / self.shares[j]
-        for row in np.flatnonzero(self.holdings[:, j] > 0.0):
-            part = float(self.holdings[row, j]) * per_share
+        rows = np.flatnonzero(self.holdings[:, j] > 0.0)
+        parts = self.holdings[rows, j] * (amount / self.holdings[rows, j].sum())
+        parts[int(np.argmax(parts))] += amount - math.fsum(parts)   # rounding to the largest holder
+        for row, part in zip(rows.tolist(), parts.tolist()):
             legs += [(self.holders[row].cash, part), (self.dividend_accounts[row], -part)]
         self.model.ledger.post(f"dividend on {self.names[j]}", legs)
 
@@ -167,12 +178,12 @@ def _exp(x: float) -> float:
 
 def _solve(excess, x0: float) -> float | None:
     """Root of a demand-minus-supply function of log price, bracketed outward from x0;
-    None when no price within a factor of e^12 either way clears."""
+    None when no price within a factor of e^40 either way clears."""
     f0 = excess(x0)
     if f0 == 0.0:
         return x0
     step = 0.05
-    while step <= 12.0:
+    while step <= 40.0:
         lo, hi = (x0, x0 + step) if f0 > 0.0 else (x0 - step, x0)
         if (excess(hi) <= 0.0) if f0 > 0.0 else (excess(lo) >= 0.0):
             return brentq(excess, lo, hi, xtol=1e-13, rtol=1e-13)

@@ -16,7 +16,7 @@ import mesa
 
 from agents.funds import EARNINGS, TREND
 from agents.giant import TechGiant
-from agents.lab import AILab
+from agents.lab import RUNWAY_CAP_WEEKS, AILab
 from model import rounds as funding
 from model import scenario as scenarios
 from model.accounting import Accounting, Holding
@@ -315,7 +315,7 @@ class CircularFinance(mesa.Model):
             row[f"{lab.name}_revenue"] = lab.revenue_weekly * 52.0
             row[f"{lab.name}_valuation"] = lab.valuation()
             row[f"{lab.name}_liquid"] = lab.liquid()
-            row[f"{lab.name}_runway_weeks"] = min(lab.runway_weeks(), 1e4)
+            row[f"{lab.name}_runway_weeks"] = min(lab.runway_weeks(), RUNWAY_CAP_WEEKS)
             row[f"{lab.name}_contracted_weekly"] = lab.contracted_weekly()
             row[f"{lab.name}_distressed"] = lab.distressed
             row[f"{lab.name}_failed"] = lab.failed

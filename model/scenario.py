@@ -30,6 +30,9 @@ _CHECKS = {
     "positive": (lambda v: v > 0.0, "a positive number"),
     "rate": (lambda v: -1.0 < v < 10.0, "a yearly rate above -100%"),
     "signed": (lambda v: True, "a number"),
+    # Someone outside the funds must hold a real slice of every stock, or a market where all
+    # fund money is passive has nobody to sell to and prices run off to infinity.
+    "market_floor": (lambda v: 0.05 <= v <= 1.0, "a share between 0.05 and 1"),
 }
 
 
@@ -88,7 +91,7 @@ class Rounds:
 @dataclass(frozen=True, kw_only=True)
 class Market:
     passive_share: float = _f("share", 0.5)
-    other_holders_share: float = _f("share", 0.1)
+    other_holders_share: float = _f("market_floor", 0.1)
     other_holders_elasticity: float = _f("positive", 1.0)
     index_funds: int = _f("positive", 3)
     active_funds: int = _f("amount", 20)

@@ -1,0 +1,61 @@
+"""The run function experiments execute: one scenario, one seed, one set of tables.
+
+`run_task` is module-level and picklable, so the experiment runner can send it to worker
+processes or Dask workers. The task carries the scenario's full contents (as a plain dict,
+recorded in the experiment's manifest), so a worker needs no scenario files and a rerun
+uses exactly what the manifest says.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model import scenario as scenarios
+
+
+def scenario_config(name_or_path: str, overrides: dict | None = None, years: float | None = None) -> dict:
+    """Resolve a scenario (name or TOML path, plus overrides) into the plain dict a task carries."""
+    overrides = dict(overrides or {})
+    if years is not None:
+        overrides["run.years"] = years
+    return scenarios.load(name_or_path, overrides).to_dict()
+
+
+def run_task(task) -> dict[str, pd.DataFrame]:
+    """Run one replicate; return the model's tables (weekly, quarterly statements, rounds, episodes)."""
+    from model.model import CircularFinance
+
+    config = scenarios.from_dict(task.config, where=f"task {task.scenario}/{task.replicate}")
+    model = CircularFinance(config, rng=task.seed)
+    model.run()
+    return {name: table for name, table in model.tables().items() if isinstance(table, pd.DataFrame)}
+
+
+def run_summary(args) -> dict:
+    """One run of a scenario, reduced to what ensemble checks read (picklable, for pools).
+
+    `args` is (seed, parameters): parameters are CircularFinance keywords.
+    """
+    from model.model import CircularFinance
+
+    seed, parameters = args
+    model = CircularFinance(rng=seed, **parameters)
+    model.run()
+    tables = model.tables()
+    episodes, weekly = tables["episodes"], tables["weekly"]
+    return {"seed": seed, "episodes": len(episodes), "burst": int((~episodes["censored"]).sum()),
+            "lifetimes": episodes["lifetime_weeks"].tolist(), "causes": episodes["cause"].tolist(),
+            "peak_pf": float(weekly["basket_pf"].max()),
+            "finite": bool(np.isfinite(weekly.select_dtypes("number").to_numpy(dtype=float)).all()),
+            "events": [text for _, text in model.events]}
+
+
+def ensemble(parameters: dict, seeds: int = 32, workers: int | None = None) -> list[dict]:
+    """Summaries of `seeds` runs (seeds 0..n-1) of one set of parameters, on a process pool."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # A fresh interpreter per worker: forking a process that may hold threads is unsafe.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(run_summary, [(seed, parameters) for seed in range(seeds)]))
