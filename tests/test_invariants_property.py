@@ -37,7 +37,7 @@ def scenarios(draw):
         "rounds.outside_noise": draw(st.floats(0.0, 2.0)),
         "rounds.retry_weeks": draw(st.integers(1, 26)),
         "market.passive_share": draw(share),
-        "market.other_holders_share": draw(st.floats(0.01, 0.9)),
+        "market.other_holders_share": draw(st.floats(0.05, 0.9)),
         "market.active_funds": draw(st.integers(0, 25)),
         "market.index_funds": draw(st.integers(1, 4)),
         "market.valuation_elasticity": draw(st.floats(0.0, 3.0)),
