@@ -35,6 +35,7 @@ class Fund(mesa.Agent):
         self.unit_capital = ledger.open(name, "unit_capital", EQUITY)
         self.retained = ledger.open(name, "retained", EQUITY)
         self.units = 0.0
+        self.peak_units = 0.0   # the most units ever out: the scale rounding is judged against
         self.row = -1
 
     def cash_balance(self) -> float:

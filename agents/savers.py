@@ -21,6 +21,7 @@ import numpy as np
 from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
 
 OWNER = "Savers"
+NAV_FLOOR = 1e-9  # $ per unit: below it a fund is treated as worthless and closed to trading
 
 
 class RetirementAccount(mesa.Agent):
@@ -217,6 +218,10 @@ class SaverPool:
             to_index = trade
         to_active = trade - to_index
 
+        # A fund with no positive net asset value can neither issue nor redeem units this week.
+        to_index = np.where(index_nav > NAV_FLOOR, to_index, 0.0)
+        to_active = np.where(active_nav > NAV_FLOOR, to_active, 0.0)
+        trade = to_index + to_active
         self.cash = cash_after - trade
         self.index_units += to_index / index_nav
         if self.active_funds:
@@ -258,7 +263,7 @@ class SaverPool:
 
     def _move(self, fund, amount: float) -> None:
         """Buy (amount > 0) or redeem units of a fund at its NAV, through the ledger."""
-        if amount == 0.0:
+        if amount == 0.0 or (amount < 0.0 and fund.units <= 0.0):
             return
         ledger = self.model.ledger
         nav = fund.nav()
@@ -280,12 +285,11 @@ class SaverPool:
         ledger_cash = balances[self.cash_account]
         if abs(self.cash.sum() - ledger_cash) > 1e-11 * max(1.0, abs(ledger_cash)):
             raise LedgerError(f"savers' sub-ledger cash {self.cash.sum()!r} != control account {ledger_cash!r}")
-        for k, fund in enumerate(self.index_funds):
-            held = self.index_units[self.index_of == k].sum()
-            if abs(held - fund.units) > 1e-11 * max(1.0, fund.units):
-                raise LedgerError(f"savers hold {held!r} units of {fund.name}, which has {fund.units!r} out")
-        for k, fund in enumerate(self.active_funds):
-            held = self.active_units[self.active_of == k].sum()
-            if abs(held - fund.units) > 1e-11 * max(1.0, fund.units):
-                raise LedgerError(f"savers hold {held!r} units of {fund.name}, which has {fund.units!r} out")
+        for funds, units, owner_of in ((self.index_funds, self.index_units, self.index_of),
+                                       (self.active_funds, self.active_units, self.active_of)):
+            for k, fund in enumerate(funds):
+                held = units[owner_of == k].sum()
+                fund.peak_units = max(fund.peak_units, fund.units)
+                if abs(held - fund.units) > 1e-11 * max(1.0, fund.peak_units):
+                    raise LedgerError(f"savers hold {held!r} units of {fund.name}, which has {fund.units!r} out")
 

@@ -7,3 +7,8 @@ command line prints it and exits with status 2, before anything runs or is writt
 
 class InputError(ValueError):
     """Bad user input; the message is one line naming the field and the file."""
+
+
+class DomainError(RuntimeError):
+    """A run left the range the model can represent (for example prices that run away by a
+    factor of a million because no holder is left to sell); the run stops with this message."""

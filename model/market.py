@@ -26,9 +26,11 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
+from model.errors import DomainError
 from model.ledger import ASSET, INCOME, LedgerError
 
 REST = "Rest"
+PRICE_DOMAIN = (1e-6, 1e6)  # a price beyond these multiples of its opening value ends the run
 
 
 class Market:
@@ -93,18 +95,22 @@ class Market:
             c = active_weights[:, j] * p_now ** kappa          # weight = c · P^-κ
             alpha = speed * float(others @ c)
             beta = speed * float(h_active @ c)
-            sticky = (1.0 - speed) * float(h_active.sum()) + float(holdings[index_rows, j].sum())
+            sticky = (1.0 - speed) * float(h_active.sum())
+            h_index = holdings[index_rows, j].tolist()
             gamma = other_target[j] * p_now ** other_elasticity  # other holders: γ · P^-η
             supply = self.shares[j]
             # Index funds' orders; if no price can absorb a sale, they sell half and keep trying
             # (the rest waits in the fund as cash owed: "cash in transit", design 3).
             executed = 1.0
             for _ in range(40):
-                flow = float(index_flows.sum()) * weights[j] * executed
+                orders = [float(f) * weights[j] * executed for f in index_flows]
 
                 def excess(x: float) -> float:
-                    return (alpha * _exp(-(kappa + 1.0) * x) + beta * _exp(-kappa * x)
-                            + flow * _exp(-x) + gamma * _exp(-other_elasticity * x) + sticky - supply)
+                    inverse_price = _exp(-x)
+                    # An index fund cannot sell shares it does not have.
+                    index = sum(max(0.0, h + order * inverse_price) for h, order in zip(h_index, orders))
+                    return (alpha * _exp(-(kappa + 1.0) * x) + beta * _exp(-kappa * x) + index
+                            + gamma * _exp(-other_elasticity * x) + sticky - supply)
 
                 x = _solve(excess, math.log(p_now))
                 if x is not None:
@@ -113,13 +119,18 @@ class Market:
             else:
                 raise LedgerError(f"market cannot clear {self.names[j]}: no price balances demand and supply")
             price = math.exp(x)
+            drift = price / self.opening_prices[j]
+            if not PRICE_DOMAIN[0] < drift < PRICE_DOMAIN[1]:
+                raise DomainError(f"{self.names[j]}'s price is {drift:.1e} times its opening price at week "
+                                  f"{self.model.week}: nobody is left to trade with at a sane price (the "
+                                  f"scenario's flows exceed what a fixed supply of shares can absorb)")
             prices[j] = price
             target = active_weights[:, j] * (p_now / price) ** kappa
             wealth = others + h_active * price
             holdings[active_rows, j] = (1.0 - speed) * h_active + speed * wealth * target / price
-            for row, f in zip(index_rows, index_flows):
-                # A fund cannot sell shares it does not have; what it cannot sell waits as cash owed.
-                holdings[row, j] = max(0.0, holdings[row, j] + f * executed * weights[j] / price)
+            for row, h, order in zip(index_rows, h_index, orders):
+                # What a fund cannot sell waits in it as cash owed ("cash in transit", design 3).
+                holdings[row, j] = max(0.0, h + order / price)
             holdings[other_row, j] = other_target[j] * (p_now / price) ** other_elasticity
             # Rounding left by the solver goes to the largest holder, so shares are conserved.
             residual = supply - holdings[:, j].sum()

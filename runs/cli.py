@@ -11,10 +11,10 @@ import argparse
 import importlib
 import sys
 
-from model.errors import InputError
+from model.errors import DomainError, InputError
 
 # Sub-command modules, in the order `--help` lists them.
-COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.psy"]
+COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.psy"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,3 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DomainError as exc:
+        print(f"run stopped: {exc}", file=sys.stderr)
+        return 1
