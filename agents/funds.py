@@ -13,7 +13,6 @@ strategies moves with the boom and the bust.
 
 from __future__ import annotations
 
-import math
 
 import mesa
 import numpy as np
@@ -87,13 +86,3 @@ def choose_strategies(rng: np.random.Generator, fitness: np.ndarray, intensity: 
     scores = scores - scores.max()
     probabilities = np.exp(scores) / np.exp(scores).sum()
     return rng.choice(len(fitness), size=n, p=probabilities)
-
-
-def logit_share(fitness: np.ndarray, intensity: float) -> np.ndarray:
-    scores = intensity * fitness - (intensity * fitness).max()
-    weights = np.exp(scores)
-    return weights / weights.sum()
-
-
-def annualise(weekly_return: float) -> float:
-    return math.expm1(52.0 * math.log1p(weekly_return))

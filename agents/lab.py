@@ -220,11 +220,6 @@ class AILab(mesa.Agent):
         self.quarter["opex"] += amount
 
     # ----------------------------------------------------------- funding results
-    def receive_equity(self, investor_cash: int, investor_debit: int, amount: float,
-                       pocket: int, memo: str, payer_owner_is_giant: bool = False) -> None:
-        """Cash for new shares arrives in one of the lab's pockets (untied or tied)."""
-        self.model.ledger.transfer(memo, investor_debit, investor_cash, pocket, self.paid_in, amount)
-
     def cancel_contracts(self, fraction: float) -> dict[str, float]:
         """Cancel a fraction of every contract's remaining value; return cancelled value by giant."""
         cancelled: dict[str, float] = {}

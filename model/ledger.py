@@ -77,14 +77,8 @@ class Ledger:
     def account(self, owner: str, name: str) -> int:
         return self._by_key[(owner, name)]
 
-    def has(self, owner: str, name: str) -> bool:
-        return (owner, name) in self._by_key
-
     def owners(self) -> list[str]:
         return list(self._owner_accounts)
-
-    def accounts_of(self, owner: str) -> list[Account]:
-        return [self.accounts[i] for i in self._owner_accounts[owner]]
 
     def balance(self, index: int) -> float:
         """Balance in the account's natural sign (positive for a normal balance)."""

@@ -16,7 +16,7 @@ import datetime as dt
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 from model.errors import InputError
@@ -302,10 +302,6 @@ def resolve_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def available() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-
-
 def _read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as handle:
@@ -525,8 +521,3 @@ def from_dict(plain: dict, where: str = "<dict>") -> ScenarioConfig:
             except ValueError:
                 raise InputError(f"{where}: field 'run.{key}' must be a date like 2026-01-01") from None
     return build(raw, Path(where))
-
-
-def with_values(config: ScenarioConfig, **changes) -> ScenarioConfig:
-    """A copy with top-level tables replaced (used by tests and sweeps)."""
-    return replace(config, **changes)
