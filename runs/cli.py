@@ -14,7 +14,7 @@ import sys
 from model.errors import DomainError, InputError
 
 # Sub-command modules, in the order `--help` lists them.
-COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.psy"]
+COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.baseline", "runs.compare", "runs.sweep", "runs.psy"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,536 @@
+"""What the experiment commands (`baseline`, `compare`, `sweep`) and the scripts share.
+
+This module owns the options every experiment command takes (seeds, horizon, output folder,
+`--set KEY=VALUE` overrides, executor), how scenario names or TOML paths with overrides
+become the labelled, fully resolved configs a `RunTask` carries, and how a finished
+experiment's `episodes` tables become the lifetimes table the survival analysis reads.
+Everything here checks its input before anything runs: bad input raises `InputError`, so
+the user sees one line and exit status 2 and no folder is created. Results that cannot be
+analysed after the runs (a table the run function did not produce) are `ResultError`s:
+the runs are kept on disk, the command says what is missing and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import importlib
+import json
+import math
+import re
+import sys
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from model.errors import InputError
+from runs.experiment import (
+    DONE_NAME, EXECUTORS, MANIFEST_NAME, RUNS_DIR, ExperimentSummary, run_experiment,
+)
+
+WEEKS_PER_YEAR = 52
+MEASURES = ("lifetime", "remaining")
+# Columns of lifetimes.parquet, in order; the survival module reads lifetime_weeks and censored.
+LIFETIME_COLUMNS = ["scenario", "seed", "replicate", "start", "burst", "lifetime_weeks", "censored", "cause"]
+MEASURE_TEXT = {
+    "lifetime": "lifetime: from the episode's start to its burst (a boom under way at the "
+    "scenario start counts from the scenario's boom_started date)",
+    "remaining": "remaining life: from the scenario's start date to the burst",
+}
+MEASURE_AXIS = {"lifetime": "lifetime from start", "remaining": "remaining life from the scenario start"}
+# What P(burst within the horizon) counts from, per measure.
+MEASURE_FROM = {"lifetime": "of its start", "remaining": "of the scenario start"}
+
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_][A-Za-z0-9_-]*)*$")
+_LABEL_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+_LABEL_MAX = 100
+
+
+class ResultError(Exception):
+    """The runs finished but their tables cannot be analysed (the model broke the data contract)."""
+
+
+# --------------------------------------------------------------------------- --set values
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as TOML: 0.05, 3, true, "quoted", 2026-01-01; else a bare string."""
+    text = text.strip()
+    if not text:
+        raise InputError("empty value")
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        # A bare word (strict, gaap_2026) is not TOML, but it is what people type.
+        return text
+
+
+def parameter_key(name: str) -> str:
+    """A short constructor name (interest_rate) as its dotted scenario field; dotted keys unchanged."""
+    from dataclasses import fields
+
+    from model.model import PARAMETERS
+    from model.scenario import ScenarioConfig
+
+    if not _KEY_RE.match(name):
+        raise InputError(f"parameter name {name!r} is not a dotted scenario field like economy.interest_rate")
+    if "." not in name and name not in PARAMETERS and name not in {f.name for f in fields(ScenarioConfig)}:
+        raise InputError(f"unknown parameter {name!r}: give a short name ({', '.join(PARAMETERS)}) "
+                         "or a dotted scenario field such as market.passive_share")
+    return PARAMETERS.get(name, name)
+
+
+def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
+    """'KEY=VALUE' as (dotted key, value); InputError naming the option when malformed."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise InputError(f"{option} expects KEY=VALUE (e.g. economy.interest_rate=0.05), got {text!r}")
+    try:
+        parsed = parse_value(value)
+    except InputError:
+        raise InputError(f"{option} {text!r}: empty value after '='") from None
+    return parameter_key(key), parsed
+
+
+def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
+    """Repeated --set KEY=VALUE options as one {dotted key: value} dict; a key given twice is refused."""
+    overrides: dict[str, Any] = {}
+    for item in items or ():
+        key, value = parse_assignment(item)
+        if key in overrides:
+            raise InputError(f"--set {key} given twice")
+        overrides[key] = value
+    return overrides
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def short_name(key: str) -> str:
+    """A readable name for a dotted key: the constructor name, the field, or Lab.field."""
+    from model.model import PARAMETERS
+
+    for short, dotted in PARAMETERS.items():
+        if dotted == key:
+            return short
+    parts = key.split(".")
+    if len(parts) == 2 and parts[0] in _tables_with_field(parts[1]) and len(_tables_with_field(parts[1])) == 1:
+        return parts[1]  # economy.interest_rate -> interest_rate, unless another table has the field too
+    return ".".join(parts[1:]) if len(parts) > 2 else key
+
+
+def _tables_with_field(name: str) -> list[str]:
+    """Scenario tables ([economy], [market], ...) that have a field called `name`."""
+    import typing
+    from dataclasses import fields, is_dataclass
+
+    from model.scenario import ScenarioConfig
+
+    hints = typing.get_type_hints(ScenarioConfig)
+    return [table for table, kind in hints.items()
+            if is_dataclass(kind) and any(f.name == name for f in fields(kind))]
+
+
+def value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def safe_label(text: str) -> str:
+    """`text` as a folder name the runner accepts; long labels keep a hash so they stay distinct."""
+    label = _LABEL_BAD.sub("_", text).strip("_.-") or "scenario"
+    if len(label) > _LABEL_MAX:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        label = f"{label[: _LABEL_MAX - 9]}-{digest}"
+    return label
+
+
+def scenario_label(name_or_path: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """The scenario's name, or the file stem for a TOML path, plus `_field-value` per override."""
+    text = str(name_or_path)
+    base = Path(text).stem if (text.endswith(".toml") or "/" in text or "\\" in text) else text
+    parts = [base] + [f"{short_name(k)}-{value_text(v)}" for k, v in (overrides or {}).items()]
+    return safe_label("_".join(parts))
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One scenario of an experiment: its label, what the user gave, and the config a task carries."""
+
+    label: str
+    source: str
+    overrides: dict[str, Any]
+    config: dict[str, Any]
+
+    @property
+    def years(self) -> float:
+        return float(self.config["run"]["years"])
+
+
+def resolve(
+    name_or_path: str,
+    overrides: Mapping[str, Any] | None = None,
+    years: float | None = None,
+) -> Resolved:
+    """Load and validate a scenario with overrides (InputError if anything is wrong)."""
+    from runs.simulate import scenario_config
+
+    if years is not None and (isinstance(years, bool) or not isinstance(years, (int, float)) or not years > 0):
+        raise InputError(f"--years must be a positive number, got {years!r}")
+    overrides = dict(overrides or {})
+    config = scenario_config(name_or_path, overrides, years)
+    return Resolved(
+        label=scenario_label(name_or_path, overrides),
+        source=str(name_or_path),
+        overrides=overrides,
+        config=config,
+    )
+
+
+def common_years(configs: Mapping[str, Mapping]) -> int | float:
+    """The one horizon (years) every resolved scenario config shares; InputError if they differ."""
+    horizons = {label: float(config["run"]["years"]) for label, config in configs.items()}
+    if len(set(horizons.values())) > 1:
+        listed = ", ".join(f"{label} {years:g}" for label, years in horizons.items())
+        raise InputError(f"the scenarios run for different horizons (years: {listed}); give --years")
+    years = next(iter(horizons.values()))
+    return int(years) if years.is_integer() else years
+
+
+def experiment_scenarios(resolved: Sequence[Resolved]) -> tuple[dict[str, dict], int | float]:
+    """{label: config} for run_experiment, and the one horizon (years) all scenarios share."""
+    labels = [r.label for r in resolved]
+    twice = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if twice:
+        raise InputError(f"scenario {twice[0]!r} given twice; give each scenario once")
+    configs = {r.label: r.config for r in resolved}
+    return configs, common_years(configs)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario: bool = True) -> None:
+    """Options every experiment command takes; `scenario` adds --scenario (compare has positionals)."""
+    if scenario:
+        parser.add_argument("--scenario", default="baseline", metavar="NAME",
+                            help="scenario name or TOML path (default: baseline)")
+    parser.add_argument("--seeds", type=int, default=seeds, metavar="N",
+                        help=f"replicates per scenario (default {seeds}); replicate i has the same "
+                        "seed in every scenario")
+    parser.add_argument("--root-seed", type=int, default=0, metavar="N",
+                        help="root seed the replicate seeds are spawned from (default 0)")
+    parser.add_argument("--years", type=float, metavar="Y",
+                        help="horizon in years (default: the scenario's run.years)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="output folder (default out/<command>/<scenarios>); rerunning into it resumes")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
+                        help="override a scenario field, e.g. economy.interest_rate=0.05 or "
+                        "labs.OpenAI.revenue_growth=0.8 or a short name (interest_rate=0.05); "
+                        "VALUE is read as TOML (numbers, true/false, strings); repeatable")
+    parser.add_argument("--measure", choices=MEASURES, default="lifetime",
+                        help="lifetime (start to burst, default) or remaining (scenario start to burst)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="process",
+                        help="where runs execute (default process)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes (default: all CPUs)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler to join, e.g. tcp://host:8786 (with --executor dask)")
+    parser.add_argument("--dask-local", type=int, metavar="N",
+                        help="start a local Dask cluster of N workers (with --executor dask)")
+    # A stand-in for the model (module:attribute): for tests and for trying another model
+    # with the same tables; not part of the advertised interface.
+    parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
+
+
+def describe(doc: str) -> str:
+    """A command module's first docstring line, without its '`python -m runs X`: ' lead-in."""
+    text = doc.splitlines()[0].split(": ", 1)[-1]
+    return text[:1].upper() + text[1:]
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    """The integer options argparse cannot bound, checked before anything runs."""
+    if args.seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.root_seed < 0:
+        raise InputError(f"--root-seed must be a non-negative integer, got {args.root_seed}")
+    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
+        raise InputError(f"--years must be a positive number, got {args.years:g}")
+    for option in ("workers", "dask_local"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise InputError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
+    if (args.scheduler or args.dask_local) and args.executor != "dask":
+        raise InputError("--scheduler and --dask-local need --executor dask")
+    if args.scheduler and args.dask_local:
+        raise InputError("give either --scheduler or --dask-local, not both")
+
+
+def years_option(args: argparse.Namespace) -> float | None:
+    if args.years is None:
+        return None
+    return int(args.years) if float(args.years).is_integer() else float(args.years)
+
+
+def run_function(spec: str | None) -> Callable:
+    """The run function: the model's `run_task`, or `module:attribute` for a stand-in."""
+    if spec is None:
+        from runs.simulate import run_task
+
+        return run_task
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise InputError(f"--run-fn expects MODULE:NAME, got {spec!r}")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"--run-fn {spec}: {exc}") from None
+    if not callable(fn):
+        raise InputError(f"--run-fn {spec} is not callable")
+    return fn
+
+
+def executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler,
+            "dask_local": args.dask_local}
+
+
+def default_out(command: str, labels: Sequence[str]) -> Path:
+    return Path("out") / command / safe_label("-vs-".join(labels))
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Outcome:
+    """What a command did: the runner's summary, tables and figures written, and warnings."""
+
+    out_dir: Path
+    summary: ExperimentSummary | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    paths: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def table(self, frame: pd.DataFrame, name: str) -> Path:
+        """Store a result table as out_dir/<name>.parquet and remember it."""
+        path = self.out_dir / f"{name}.parquet"
+        frame.to_parquet(path, index=False)
+        self.tables[name] = frame
+        self.paths.append(path)
+        return path
+
+    def figure(self, fig, name: str, dpi: int = 110) -> Path:
+        path = self.out_dir / f"{name}.png"
+        fig.savefig(path, dpi=dpi)
+        self.paths.append(path)
+        return path
+
+    def warn(self, message: str) -> None:
+        """Something the command could not produce: printed now, and the exit status becomes 1."""
+        self.warnings.append(message)
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    @staticmethod
+    def note(message: str) -> None:
+        """Something the reader should know that leaves the results complete."""
+        print(f"note: {message}", file=sys.stderr, flush=True)
+
+    @property
+    def ok(self) -> bool:
+        return (self.summary is None or self.summary.ok) and not self.warnings
+
+    def report(self, lines: Iterable[str]) -> int:
+        """Print the summary lines and the paths written; the exit status: 0, or 1 if incomplete."""
+        for line in lines:
+            print(line)
+        if self.paths:
+            print("wrote:")
+            for path in self.paths:
+                print(f"  {path}")
+        if self.summary is not None and not self.summary.ok:
+            print(f"{self.summary.failed} run(s) failed and were left out; see "
+                  f"{self.out_dir / 'failures'}; rerun the same command to retry them")
+        return 0 if self.ok else 1
+
+
+def execute(
+    out_dir: Path,
+    scenarios: dict[str, dict],
+    run_fn: Callable,
+    n_seeds: int,
+    root_seed: int,
+    years: float,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    progress: str | bool | None = None,
+    extra: dict | None = None,
+) -> Outcome:
+    """Run (or resume) the experiment into out_dir and return an Outcome to add results to."""
+    summary = run_experiment(
+        out_dir, scenarios, run_fn, n_seeds=n_seeds, root_seed=root_seed, years=years,
+        executor=executor, workers=workers, scheduler=scheduler, dask_local=dask_local,
+        progress=progress, manifest_extra=extra,
+    )
+    return Outcome(out_dir=Path(out_dir), summary=summary)
+
+
+def load_tables(
+    out_dir: str | Path, wanted: Mapping[str, Sequence[str] | None], scenarios: Sequence[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Chosen columns of chosen tables of every finished run, like `load_experiment` but lean.
+
+    `wanted` maps a table name to the columns to read (None: all; a name ending in '*' is a
+    prefix, e.g. 'backlog_share_*'); a column a run lacks is left out, and a table no run
+    produced is absent from the result. Each table gains leading columns scenario,
+    replicate and seed; rows are ordered by scenario, replicate, then as the run wrote
+    them. Reading only what a command plots keeps a 1,000-run experiment of 10-year runs
+    within a few hundred MB, where whole weekly tables would take gigabytes.
+    """
+    import pyarrow.parquet as pq
+
+    out_dir = Path(out_dir)
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no experiment in {out_dir} ({MANIFEST_NAME} is missing)") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {out_dir / MANIFEST_NAME}: {exc}") from None
+    known = sorted(manifest.get("scenarios", {}))
+    chosen = known if scenarios is None else sorted(set(scenarios))
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise InputError(f"scenario(s) {unknown} not in experiment {out_dir} (it has {known})")
+
+    pieces: dict[str, list[pd.DataFrame]] = {name: [] for name in wanted}
+    for scenario in chosen:
+        folder = out_dir / RUNS_DIR / scenario
+        runs = sorted(
+            (int(child.name), child) for child in (folder.iterdir() if folder.is_dir() else ())
+            if child.name.isdigit() and (child / DONE_NAME).is_file()
+        )
+        for replicate, run in runs:
+            seed = json.loads((run / DONE_NAME).read_text(encoding="utf-8"))["seed"]
+            for name, columns in wanted.items():
+                path = run / f"{name}.parquet"
+                if not path.is_file():
+                    continue
+                parquet = pq.ParquetFile(path)
+                names = parquet.schema_arrow.names
+                frame = parquet.read(columns=None if columns is None else _select(names, columns)).to_pandas()
+                frame.insert(0, "scenario", scenario)
+                frame.insert(1, "replicate", np.int64(replicate))
+                frame.insert(2, "seed", np.int64(seed))
+                pieces[name].append(frame)
+    result = {}
+    for name, frames in pieces.items():
+        if frames:
+            # Empty pieces would only blur the dtypes of the others.
+            result[name] = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    return result
+
+
+def _select(names: Sequence[str], columns: Sequence[str]) -> list[str]:
+    chosen = []
+    for column in columns:
+        if column.endswith("*"):
+            chosen += [n for n in names if n.startswith(column[:-1]) and n not in chosen]
+        elif column in names and column not in chosen:
+            chosen.append(column)
+    return chosen
+
+
+def need_columns(table: pd.DataFrame | None, name: str, columns: Iterable[str]) -> None:
+    if table is None:
+        raise ResultError(f"the runs produced no {name!r} table")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ResultError(f"table {name!r} lacks column(s) {missing}")
+
+
+# --------------------------------------------------------------------------- lifetimes
+
+
+def lifetimes(episodes: pd.DataFrame | None, measure: str = "lifetime") -> pd.DataFrame:
+    """One row per bubble episode with LIFETIME_COLUMNS; lifetime_weeks holds the chosen measure.
+
+    `episodes` is the loaded `episodes` table of an experiment (with scenario, replicate and
+    seed). Dates become datetime64 with NaT for the burst of a censored episode.
+    """
+    if measure not in MEASURES:
+        raise InputError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+    source = "lifetime_weeks" if measure == "lifetime" else "remaining_weeks"
+    need_columns(episodes, "episodes", ["scenario", "replicate", "seed", "start", "burst", source, "censored"])
+    frame = pd.DataFrame(
+        {
+            "scenario": episodes["scenario"].astype(str),
+            "seed": episodes["seed"].astype(np.int64),
+            "replicate": episodes["replicate"].astype(np.int64),
+            "start": pd.to_datetime(episodes["start"]),
+            "burst": pd.to_datetime(episodes["burst"]),
+            "lifetime_weeks": pd.to_numeric(episodes[source], errors="coerce").astype(float),
+            "censored": episodes["censored"].fillna(True).astype(bool),
+            "cause": (episodes["cause"] if "cause" in episodes else pd.Series(None, index=episodes.index))
+            .astype(object).where(lambda s: s.notna(), None),
+        }
+    )
+    return frame[LIFETIME_COLUMNS].reset_index(drop=True)
+
+
+def usable_lifetimes(frame: pd.DataFrame, outcome: Outcome | None = None) -> pd.DataFrame:
+    """Rows the survival analysis can use (finite, non-negative lifetimes); warns about the rest."""
+    bad = ~np.isfinite(frame["lifetime_weeks"]) | (frame["lifetime_weeks"] < 0)
+    if bad.any() and outcome is not None:
+        outcome.note(f"{int(bad.sum())} episode(s) without a usable lifetime left out of the survival analysis")
+    return frame[~bad].reset_index(drop=True)
+
+
+def bubble_definition(config: Mapping[str, Any], measure: str) -> str:
+    """The bubble definition stated on every plot, with the scenario's own parameters."""
+    params = config.get("bubble") if isinstance(config, Mapping) else None
+    params = params if isinstance(params, Mapping) else {}
+    theta, weeks, drawdown = params.get("theta"), params.get("confirm_weeks"), params.get("drawdown")
+    if None in (theta, weeks, drawdown):
+        text = ("a bubble starts when the AI basket's price/fundamental exceeds 1 + theta for m weeks "
+                "and bursts at the first X% drawdown from its running peak or when the ratio falls "
+                "back under 1 + theta (design 7)")
+    else:
+        text = (f"a bubble starts when the AI basket's price/fundamental stays above {1 + theta:g} "
+                f"for {weeks:g} weeks and bursts at the first {drawdown:.0%} drawdown from its "
+                f"running peak or when the ratio falls back under {1 + theta:g}")
+    return f"{text}. Shown: {MEASURE_TEXT[measure]}."
+
+
+def horizon_weeks(years: float) -> float:
+    return float(round(years * WEEKS_PER_YEAR))
+
+
+def burst_label(horizon: float, measure: str) -> str:
+    return f"P(burst within {horizon / WEEKS_PER_YEAR:g} years {MEASURE_FROM[measure]})"
+
+
+def weeks_text(weeks: float) -> str:
+    """Weeks with their length in years, for summaries people read."""
+    if weeks is None or not math.isfinite(weeks):
+        return "n/a"
+    return f"{weeks:.0f} weeks ({weeks / WEEKS_PER_YEAR:.1f} years)"
