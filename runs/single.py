@@ -102,6 +102,10 @@ def _replace(path: Path, write) -> None:
     os.close(handle)
     try:
         write(temporary)
+        # mkstemp makes owner-only files; give the result the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
