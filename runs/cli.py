@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from model.errors import DomainError, InputError
@@ -42,3 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         print(f"run stopped: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (say `| head`) stopped listening: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
