@@ -79,7 +79,7 @@ class TechGiant(mesa.Agent):
         q = {key: 0.0 for key in (
             "core_revenue", "core_costs", "cloud_costs", "operating_cash_in", "operating_cash_out",
             "capex", "invested_cash", "invested_credits", "borrowed", "repaid", "payouts",
-            "backlog_impairment", "interest_paid", "depreciation", "compute_delivered")}
+            "backlog_impairment", "interest_paid", "depreciation")}
         q["revenue"] = {o: 0.0 for o in ORIGINS}
         q["revenue_by_lab"] = {}
         q["impairment_by_lab"] = {}
@@ -137,7 +137,6 @@ class TechGiant(mesa.Agent):
         q = self.quarter
         q["revenue"][origin] += amount
         q["revenue_by_lab"][lab.name] = q["revenue_by_lab"].get(lab.name, 0.0) + amount
-        q["compute_delivered"] += amount
 
     def _revenue_account(self, origin: str) -> int:
         """Round-trip revenue goes to an equity reserve when the regime nets it out (ASC 606)."""
@@ -204,7 +203,6 @@ class TechGiant(mesa.Agent):
         self.quarter["operating_cash_in"] += revenue
         self.capacity_used += revenue
         self.quarter["revenue"]["real"] += revenue
-        self.quarter["compute_delivered"] += revenue
         # Other customers sign new business as fast as they consume it, growing with them.
         self.other_backlog = self.other_cloud_annual * self.other_backlog_years
 

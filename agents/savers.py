@@ -223,9 +223,10 @@ class SaverPool:
         to_active = np.where(active_nav > NAV_FLOOR, to_active, 0.0)
         trade = to_index + to_active
         self.cash = cash_after - trade
-        self.index_units += to_index / index_nav
-        if self.active_funds:
-            self.active_units += to_active / active_nav
+        index_moved = to_index / index_nav
+        active_moved = to_active / active_nav if self.active_funds else np.zeros(n)
+        self.index_units += index_moved
+        self.active_units += active_moved
 
         # Post the week's totals; the arrays are the sub-ledger behind them.
         total_contrib, total_interest, total_withdraw = contributions.sum(), interest.sum(), withdrawals.sum()
@@ -235,17 +236,17 @@ class SaverPool:
                         self.cash_account, self.interest, float(total_interest))
         ledger.transfer("retirees' withdrawals", self.withdrawals, self.cash_account,
                         world.cash, world.receipts, float(total_withdraw))
-        flows = np.zeros(len(self.index_funds) + len(self.active_funds))
-        flows[:len(self.index_funds)] = np.bincount(self.index_of, weights=to_index, minlength=len(self.index_funds))
-        if self.active_funds:
-            flows[len(self.index_funds):] = np.bincount(self.active_of, weights=to_active,
-                                                        minlength=len(self.active_funds))
-        for fund, flow in zip([*self.index_funds, *self.active_funds], flows):
-            self._move(fund, float(flow))
+        n_index, n_active = len(self.index_funds), len(self.active_funds)
+        index_flows = np.bincount(self.index_of, weights=to_index, minlength=n_index)
+        index_units = np.bincount(self.index_of, weights=index_moved, minlength=n_index)
+        for fund, flow, units in zip(self.index_funds, index_flows, index_units):
+            self._move(fund, float(flow), float(units))
+        active_flows = np.bincount(self.active_of, weights=to_active, minlength=n_active)[:n_active]
+        active_units = np.bincount(self.active_of, weights=active_moved, minlength=n_active)[:n_active]
+        for fund, flow, units in zip(self.active_funds, active_flows, active_units):
+            self._move(fund, float(flow), float(units))
         self.flows = {"contributions": float(total_contrib), "withdrawals": float(total_withdraw),
-                      "to_index": float(flows[:len(self.index_funds)].sum()),
-                      "to_active": float(flows[len(self.index_funds):].sum())}
-        self.last_flows = flows
+                      "to_index": float(index_flows.sum()), "to_active": float(active_flows.sum())}
 
     def extra_inflow(self, amount: float) -> None:
         """New money from outside put straight into index funds, pro rata to accounts' wealth
@@ -256,18 +257,21 @@ class SaverPool:
         share = self.cash + self.equity_values()
         share = share / share.sum() * amount
         index_nav, _ = self.navs()
-        self.index_units += share / index_nav[self.index_of]
-        per_fund = np.bincount(self.index_of, weights=share, minlength=len(self.index_funds))
-        for fund, flow in zip(self.index_funds, per_fund):
-            self._move(fund, float(flow))
+        moved = share / index_nav[self.index_of]
+        self.index_units += moved
+        n_index = len(self.index_funds)
+        per_fund = np.bincount(self.index_of, weights=share, minlength=n_index)
+        units = np.bincount(self.index_of, weights=moved, minlength=n_index)
+        for fund, flow, fund_units in zip(self.index_funds, per_fund, units):
+            self._move(fund, float(flow), float(fund_units))
 
-    def _move(self, fund, amount: float) -> None:
-        """Buy (amount > 0) or redeem units of a fund at its NAV, through the ledger."""
+    def _move(self, fund, amount: float, units: float) -> None:
+        """Buy (amount > 0) or redeem units of a fund through the ledger. `units` is the sum of
+        what the fund's accounts bought or sold at the NAV they traded at, so the fund's units
+        outstanding are the accounts' total by construction."""
         if amount == 0.0 or (amount < 0.0 and fund.units <= 0.0):
             return
         ledger = self.model.ledger
-        nav = fund.nav()
-        units = amount / nav
         if amount > 0.0:
             ledger.transfer(f"savers buy units of {fund.name}", self.unit_accounts[fund.name], self.cash_account,
                             fund.cash, fund.unit_capital, amount)

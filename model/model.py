@@ -140,7 +140,7 @@ class CircularFinance(mesa.Model):
         self.events.append((self.week, text))
 
     def open_round(self, lab: AILab, size: float) -> None:
-        self.pending_rounds.append(funding.Round(lab, size, self.week))
+        self.pending_rounds.append(funding.Round(lab, size))
 
     # ------------------------------------------------------------ opening books
     def _open_books(self) -> None:

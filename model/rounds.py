@@ -35,7 +35,6 @@ MIN_VALUATION = 1e-6  # $1,000: below this a revenue multiple prices nothing
 class Round:
     lab: object
     size: float
-    opened_week: int
     commitments: dict[str, float] = field(default_factory=dict)
 
 
