@@ -22,6 +22,7 @@ from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
 
 OWNER = "Savers"
 NAV_FLOOR = 1e-9  # $ per unit: below it a fund is treated as worthless and closed to trading
+UNIT_DUST = 1e-9  # units (billions): fewer than this outstanding and a fund is empty
 
 
 class RetirementAccount(mesa.Agent):
@@ -137,7 +138,8 @@ class SaverPool:
         def nav(funds):
             assets = np.array([balances[f.cash] + values[f.row] for f in funds])
             units = np.array([f.units for f in funds])
-            return np.divide(assets, units, out=np.ones(len(funds)), where=units > 0.0)
+            # A fund down to dust (under a dollar's worth of units at NAV 1) counts as empty.
+            return np.divide(assets, units, out=np.ones(len(funds)), where=units > UNIT_DUST)
         return nav(self.index_funds), nav(self.active_funds) if self.active_funds else np.ones(1)
 
     def equity_values(self) -> np.ndarray:
