@@ -17,7 +17,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from model.ledger import ASSET, EQUITY
+from economy.ledger import ASSET, EQUITY
 
 EARNINGS, CASH, TREND = 0, 1, 2
 STRATEGIES = ("earnings", "cash", "trend")

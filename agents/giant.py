@@ -18,8 +18,8 @@ from collections import deque
 
 import mesa
 
-from model.accounting import paper_wealth
-from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY
+from economy.accounting import paper_wealth
+from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY
 
 ORIGINS = ("roundtrip", "cross", "real")
 DEBT_MATURITY_YEARS = 5.0  # average remaining maturity of investment-grade tech bonds

@@ -16,8 +16,8 @@ import math
 
 import mesa
 
-from model.contracts import ComputeContract
-from model.ledger import ASSET, EQUITY, EXPENSE, INCOME
+from economy.contracts import ComputeContract
+from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME
 
 REAL, INVESTOR = "real", "investor"
 RUNWAY_CAP_WEEKS = 10_000.0  # reported runway of a lab that burns nothing ("forever")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
+from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
 
 OWNER = "Savers"
 NAV_FLOOR = 1e-9  # $ per unit: below it a fund is treated as worthless and closed to trading

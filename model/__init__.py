@@ -1,10 +1,10 @@
-"""The model: the economy of circular AI financing and the books that record it.
+"""The model: wires agents and the economy's kernel into one Mesa model and runs it week by week.
 
-`CircularFinance` (model.model) is the Mesa model; `model.ledger` is the double-entry
-ledger, `model.accounting` the stake methods, regimes and statement rules,
-`model.rounds` the funding rounds, `model.contracts` the compute contracts (backlog),
-`model.outside` the Outside World and `model.scenario` the scenario files and their
-validation.
+`CircularFinance` (model.model) is the Mesa model; `model.rounds` settles the funding rounds,
+`model.outside` is the Outside World, `model.scenario` reads and validates scenario files,
+`model.bubbles` dates bubble episodes and `model.calibration` compares the first quarter with
+the seed figures. The shared kernel (ledger, accounting, contracts, valuation, market
+clearing, errors) is the `economy` package below the agents.
 """
 
 __all__ = ["CircularFinance"]

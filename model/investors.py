@@ -20,8 +20,8 @@ import numpy as np
 
 from agents.funds import CASH, EARNINGS, TREND, ActiveFund, IndexFund, choose_strategies, target_weights
 from agents.savers import RetirementAccount, SaverPool
-from model.market import REST, Market
-from model.valuation import (annualised_return, cash_value, earnings_multiple, earnings_value, eps_growth,
+from economy.market import REST, Market
+from economy.valuation import (annualised_return, cash_value, earnings_multiple, earnings_value, eps_growth,
                              trend_value)
 
 REST_PRICE = 100.0  # the rest-of-market stock's opening price; its share count follows from its cap

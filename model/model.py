@@ -19,11 +19,11 @@ from agents.giant import TechGiant
 from agents.lab import RUNWAY_CAP_WEEKS, AILab
 from model import rounds as funding
 from model import scenario as scenarios
-from model.accounting import Accounting, Holding
+from economy.accounting import Accounting, Holding
 from model.bubbles import find_episodes
-from model.contracts import ComputeContract
-from model.ledger import REL_TOL, Ledger, LedgerError
-from model.market import REST
+from economy.contracts import ComputeContract
+from economy.ledger import REL_TOL, Ledger, LedgerError
+from economy.market import REST
 from agents.savers import OWNER as SAVERS
 from model.investors import Investors
 from model.outside import OWNER, OutsideWorld

@@ -9,7 +9,7 @@ the sum of all cash in the model, its own included, never changes.
 
 from __future__ import annotations
 
-from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, Ledger
+from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, Ledger
 
 OWNER = "OutsideWorld"
 

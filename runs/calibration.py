@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 
-from model.accounting import revenue_by_origin
+from economy.accounting import revenue_by_origin
 from model.calibration import TOLERANCE, run_first_year, seed_figures
 
 

@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from model.errors import DomainError, InputError
+from economy.errors import DomainError, InputError
 
 # Sub-command modules, in the order `--help` lists them.
 COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.baseline", "runs.compare", "runs.sweep", "runs.psy"]

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs.experiment import (
     DONE_NAME, EXECUTORS, MANIFEST_NAME, RUNS_DIR, ExperimentSummary, run_experiment,
 )

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError
+from economy.errors import InputError
 
 try:  # POSIX only; elsewhere the single-runner rule is documented but not enforced.
     import fcntl

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.errors import InputError
+from economy.errors import InputError
 from model.impulse import flow_multiplier
 from runs.simulate import ensemble
 

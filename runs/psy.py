@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError
+from economy.errors import InputError
 
 LEVELS = (0.90, 0.95, 0.99)
 DEFAULT_SEED = 20150

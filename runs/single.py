@@ -22,7 +22,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from model.errors import InputError  # noqa: E402
+from economy.errors import InputError  # noqa: E402
 
 
 def add_parser(subparsers) -> None:

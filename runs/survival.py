@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from model.errors import InputError
+from economy.errors import InputError
 
 REQUIRED_COLUMNS = ("scenario", "lifetime_weeks", "censored")
 CONFIDENCE = 0.95

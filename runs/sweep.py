@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs import commands, figures, survival
 from runs.commands import Outcome, ResultError
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs import commands
 from runs.cli import main
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas.testing as pdt
 import pytest
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs.experiment import RunTask, load_experiment, replicate_seeds, run_experiment
 from toy_runs import ToyRun, toy_run  # pytest puts tests/ on sys.path; worker processes inherit it
 

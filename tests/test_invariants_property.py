@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model import CircularFinance
-from model.errors import DomainError
+from economy.errors import DomainError
 from model.scenario import REGIMES
 
 share = st.floats(0.0, 1.0)

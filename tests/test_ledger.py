@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from model.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY, Ledger, LedgerError
+from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY, Ledger, LedgerError
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 
 from agents import AILab, TechGiant
 from model import CircularFinance
-from model.accounting import revenue_by_origin
-from model.ledger import LedgerError
+from economy.accounting import revenue_by_origin
+from economy.ledger import LedgerError
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIMES = ["gaap_2026", "net_roundtrip", "no_marks", "strict"]

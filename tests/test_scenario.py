@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from model import scenario
-from model.errors import InputError
+from economy.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from lifelines.statistics import logrank_test
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs.history import historical_lifetimes
 from runs.survival import km_by_scenario, lifetime_summary, logrank, plot_survival
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs import commands, figures, survival
 from runs.experiment import EXECUTORS, ExperimentSummary
 

@@ -12,7 +12,7 @@ median peak price/fundamental), `survival.png` and `sweep.png`.
 
 from __future__ import annotations
 
-from model.errors import InputError
+from economy.errors import InputError
 from runs import commands, scripts
 from runs.experiment import run_experiment
 from runs.simulate import scenario_config

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from model.ledger import Ledger
+from economy.ledger import Ledger
 
 NETS_ROUNDTRIP = {"gaap_2026": False, "net_roundtrip": True, "no_marks": False, "strict": True}
 KEEPS_MARKS = {"gaap_2026": True, "net_roundtrip": True, "no_marks": False, "strict": False}

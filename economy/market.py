@@ -26,8 +26,8 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
-from model.errors import DomainError
-from model.ledger import ASSET, INCOME, LedgerError
+from economy.errors import DomainError
+from economy.ledger import ASSET, INCOME, LedgerError
 
 REST = "Rest"
 PRICE_DOMAIN = (1e-6, 1e6)  # a price beyond these multiples of its opening value ends the run
