@@ -1,23 +1,31 @@
-"""Funds: `IndexFund` and `ActiveFund`, the institutions through which savers own the market.
+"""Funds and other holders: the institutions through which savers own the market, and the
+foreign and direct holders who stand beside them (design 3, 6.2 and 6.4).
 
-Both issue units to savers at net asset value and hold shares in the market's register.
-An index fund holds every listed stock by market-cap weight and trades only when money
-flows in or out (design 3, 6.1). An active fund values each stock with its current strategy
-(design 6.3): earnings-based (a multiple on reported trailing EPS that extrapolates EPS
-growth) or cash-based (discounted real free cash flow, no round-trip revenue, no marks);
-or trend-following (the price a year on if the last quarter's trend goes on); its target
-weight rises with its value over the price. Funds switch strategy by recent
-performance with a discrete-choice (logit) rule (Brock and Hommes 1998), so the mix of
-strategies moves with the boom and the bust.
+`IndexFund` holds every listed stock by market-cap weight and trades only when money flows in
+or out. `ActiveFund` values each stock with its current strategy (design 6.4): earnings-based
+(present value of reported EPS, extrapolating reported EPS growth), cash-based (the
+fundamental: real, surviving cash flows) or trend-following (the price its recent trend would
+reach). Its target weight in a stock is the stock's cap weight tilted toward value,
+
+    w_j = e · b_j (V_j / P_j)^κ exp(δ_j + u_j) / Σ_i b_i (V_i / P_i)^κ exp(δ_i + u_i),
+
+a log-linear form of the mean-variance tilt (Koijen and Yogo 2019): κ = 1 / (γ σ² T) is the
+expected yearly return of closing a gap over T years, divided by risk aversion γ times
+residual variance σ², so mispricing can persist and grow (limits to arbitrage) but is pulled
+back once what feeds it stops. δ is latent demand (the part of the opening holdings that the
+strategies' valuations do not explain) and u its weekly noise. A fund trades to its target
+every week; persistence lives in the beliefs, not in the orders. Funds review their strategy
+in turn, each about once a quarter, with a discrete-choice (logit) rule on each strategy's
+recent return (Brock and Hommes 1998). `OtherHolders` (foreign and direct holders, the
+Outside World's money) keep shares in proportion to fundamental value over price.
 """
 
 from __future__ import annotations
 
-
 import mesa
 import numpy as np
 
-from economy.ledger import ASSET, EQUITY
+from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME
 
 EARNINGS, CASH, TREND = 0, 1, 2
 STRATEGIES = ("earnings", "cash", "trend")
@@ -33,7 +41,10 @@ class Fund(mesa.Agent):
         self.cash = ledger.open(name, "cash", ASSET, is_cash=True)
         self.unit_capital = ledger.open(name, "unit_capital", EQUITY)
         self.retained = ledger.open(name, "retained", EQUITY)
+        self.interest = ledger.open(name, "interest", INCOME)
+        self.distributions = ledger.open(name, "distributions", EXPENSE)
         self.units = 0.0
+        self.undistributed = 0.0   # dividends and interest received, passed on to unit holders weekly
         self.peak_units = 0.0   # the most units ever out: the scale rounding is judged against
         self.row = -1
 
@@ -66,23 +77,41 @@ class ActiveFund(Fund):
         return STRATEGIES[self.strategy]
 
 
-def target_weights(values: np.ndarray, anchors: np.ndarray, prices: np.ndarray, opening_prices: np.ndarray,
-                   base_weights: np.ndarray, equity_share: float, kappa: float) -> np.ndarray:
-    """Target weight per stock: ē · x̄ · ((V/V₀)/(P/P₀))^κ, scaled so weights never exceed 1.
+class OtherHolders:
+    """Foreign and direct holders: the Outside World's own slice of every stock (not a fund)."""
 
-    Rows are strategies (or funds), columns stocks. At the opening values and prices the
-    weights are the cap weights times the equity share, so opening holdings are a target.
+    def __init__(self, world):
+        self.name = "OutsideWorld"
+        self.cash = world.cash
+
+
+def appetite(values: np.ndarray, shares: np.ndarray, taste: np.ndarray, kappa) -> np.ndarray:
+    """The numerator of w above over P^(1−κ): S·V^κ·exp(δ+u), per strategy (rows) and stock."""
+    return shares * np.exp(kappa * np.log(np.maximum(values, 1e-300))) * taste
+
+
+def strategy_weights(values: np.ndarray, prices: np.ndarray, shares: np.ndarray, taste: np.ndarray,
+                     equity_share: float, kappa) -> np.ndarray:
+    """Target weights per strategy (rows) and stock (columns): w above, summing to `equity_share`.
+
+    `values` are per share; `taste` is exp(δ + u), latent demand and its noise, per stock.
     """
-    ratio = (values / anchors) / (prices / opening_prices)
-    weights = equity_share * base_weights * ratio ** kappa
-    total = weights.sum(axis=-1, keepdims=True)
-    return weights / np.maximum(total, 1.0)
+    raw = appetite(values, shares, taste, kappa) * prices ** (1.0 - np.asarray(kappa))
+    return equity_share * raw / raw.sum(axis=-1, keepdims=True)
 
 
-def choose_strategies(rng: np.random.Generator, fitness: np.ndarray, intensity: float, n: int) -> np.ndarray:
-    """Each fund draws a strategy with logit probabilities exp(β·U_s) / Σ exp(β·U) (Brock and
-    Hommes 1998); fitness is each strategy's recent return, annualised."""
-    scores = intensity * fitness
-    scores = scores - scores.max()
+def tilt_elasticity(risk_aversion: float, residual_volatility: float, gap_closing_years: float) -> float:
+    """κ = 1 / (γ σ² T): a log gap of 1 closed over T years earns 1/T a year; the mean-variance
+    weight on it is that over γ σ²."""
+    return 1.0 / (risk_aversion * residual_volatility ** 2 * gap_closing_years)
+
+
+def choose_strategies(rng: np.random.Generator, fitness: np.ndarray, intensity: float, n: int,
+                      available: np.ndarray) -> np.ndarray:
+    """Each reviewing fund draws a strategy with logit probabilities exp(β·U_s) / Σ exp(β·U)
+    (Brock and Hommes 1998) among the `available` ones; fitness is each strategy's recent
+    return, annualised."""
+    scores = np.where(available, intensity * fitness, -np.inf)
+    scores = scores - scores[available].max()
     probabilities = np.exp(scores) / np.exp(scores).sum()
     return rng.choice(len(fitness), size=n, p=probabilities)

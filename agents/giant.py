@@ -19,6 +19,7 @@ from collections import deque
 import mesa
 
 from economy.accounting import paper_wealth
+from economy.rounds import saturating
 from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY
 
 ORIGINS = ("roundtrip", "cross", "real")
@@ -42,6 +43,7 @@ class TechGiant(mesa.Agent):
         self.paid_in = ledger.open(n, "paid_in", EQUITY)
         self.retained = ledger.open(n, "retained", EQUITY)
         self.netted = ledger.open(n, "netted_roundtrip_reserve", EQUITY)
+        self.treasury = ledger.open(n, "treasury_stock", EQUITY)   # buybacks, retired at once
         self.core_revenue_account = ledger.open(n, "core_revenue", INCOME)
         self.cloud_revenue = {o: ledger.open(n, f"cloud_revenue:{o}", INCOME) for o in ORIGINS}
         self.mark_gains = ledger.open(n, "gains_on_stakes", INCOME)
@@ -71,6 +73,13 @@ class TechGiant(mesa.Agent):
         self.ebitda_annual = (spec.core_revenue * spec.core_margin
                               + spec.cloud_other_revenue * (1.0 - spec.cloud_cash_cost))
         self.fcf_history: list[float] = []
+        # Reported net income of the eight quarters before the start, from trailing EPS and its
+        # growth last year (what earnings-based investors extrapolate from on day one).
+        year = spec.eps_ttm * spec.shares_outstanding
+        before = year / (1.0 + spec.eps_growth_last_year)
+        self.reported_income = [before / 4.0] * 4 + [year / 4.0] * 4
+        self.operating_income_last = year / 4.0   # last quarter's net income without marks on stakes
+        self.buyback_weekly = 0.0                 # the last payout's buybacks, spread over a quarter
         self.quarter = self._new_quarter()
 
     # ------------------------------------------------------------------ state
@@ -78,7 +87,7 @@ class TechGiant(mesa.Agent):
     def _new_quarter() -> dict:
         q = {key: 0.0 for key in (
             "core_revenue", "core_costs", "cloud_costs", "operating_cash_in", "operating_cash_out",
-            "capex", "invested_cash", "invested_credits", "borrowed", "repaid", "payouts",
+            "capex", "invested_cash", "invested_credits", "borrowed", "repaid", "payouts", "buybacks",
             "backlog_impairment", "interest_paid", "depreciation")}
         q["revenue"] = {o: 0.0 for o in ORIGINS}
         q["revenue_by_lab"] = {}
@@ -108,6 +117,36 @@ class TechGiant(mesa.Agent):
 
     def backlog(self) -> float:
         return sum(self.lab_backlog().values()) + self.other_backlog
+
+    def net_cash(self) -> float:
+        """Cash less debt and less the compute still owed for credits already given."""
+        balances = self.model.ledger.balances
+        owed = sum(-balances[a] for a in self.credit_accounts.values())
+        return balances[self.cash] + balances[self.debt] - owed
+
+    def untied_lab_spend(self) -> dict[str, float]:
+        """Each lab's yearly spending here paid with money that is not this giant's own (recent rate)."""
+        return {lab.name: lab.untied_spend[self.name] for lab in self.model.labs}
+
+    def expected_quarter_income(self) -> float:
+        """Analysts' estimate of this quarter's net income: last quarter's without marks, plus the
+        after-tax gains the rounds held so far this quarter already imply for fair-value stakes."""
+        balances = self.model.ledger.balances
+        pending = 0.0
+        for lab_name, holding in self.holdings.items():
+            lab = self.model.labs_by_name[lab_name]
+            if holding.method == "fair_value":
+                pending += holding.shares * lab.price - balances[self.stake_account(lab_name)]
+            elif holding.method == "equity":
+                pending += holding.pending_dilution
+        return self.operating_income_last + pending * (1.0 - self.spec.tax_rate)
+
+    def buyback_order(self) -> float:
+        """Dollars of its own shares to buy back this week: the planned pace, as cash allows."""
+        spare = self.cash_balance() - self.spec.min_cash
+        amount = max(0.0, min(self.buyback_weekly, spare))
+        self.quarter["buybacks"] += amount
+        return amount
 
     def pipeline_capacity(self) -> float:
         return sum(capacity for _, capacity, _ in self.pipeline)
@@ -301,11 +340,12 @@ class TechGiant(mesa.Agent):
     def commitment(self, lab, round_size: float) -> float:
         """Dollars this giant puts into the lab's round: its agreed share, leaning with sentiment."""
         partnership = self.model.partnerships.get((self.name, lab.name))
-        if partnership is None or partnership.round_share <= 0.0:
-            return 0.0
         economy = self.model.config.economy
-        lean = math.exp(self.model.config.rounds.partner_sentiment_elasticity
-                        * (self.model.sentiment - economy.sentiment_reference))
+        if partnership is None or partnership.round_share <= 0.0 or not economy.partner_money:
+            return 0.0
+        rounds = self.model.config.rounds
+        lean = math.exp(rounds.partner_sentiment_elasticity * saturating(
+            self.model.sentiment - economy.sentiment_reference, rounds.sentiment_scale))
         wanted = partnership.round_share * round_size * lean
         credits_share, clause_share = self.model.investment_form(partnership)
         # Credits cost no cash today; the cash part is limited by what the giant can spare.
@@ -351,10 +391,14 @@ class TechGiant(mesa.Agent):
                                                 (world.cash, cash_tax), (world.receipts, -cash_tax)])
         operating_cash_flow = q["operating_cash_in"] - q["operating_cash_out"] - cash_tax
         fcf = operating_cash_flow - q["capex"]
+        # Payouts as the filings split them: dividends now, buybacks spread over the next quarter.
         payout = spec.payout_share * max(0.0, fcf)
-        market = model.investors.market
-        market.pay_dividend(market.index[self.name], self.retained, self.cash, payout)
+        dividend = payout * spec.dividend_share
+        self.buyback_weekly = (payout - dividend) / 13.0
+        market = model.market
+        model.note_income(market.pay_dividend(market.index[self.name], self.retained, self.cash, dividend))
         net_income = ledger.close_into(self.name, self.retained)
+        shares = float(market.shares[market.index[self.name]])
         self.fcf_history.append(fcf)
         self.ebitda_annual = 4.0 * (q["core_revenue"] - q["core_costs"] + sum(revenue.values()) - q["cloud_costs"])
         reported_cloud = revenue["real"] + revenue["cross"] + (
@@ -379,7 +423,7 @@ class TechGiant(mesa.Agent):
             "gains_on_stakes": other["mark"], "equity_method_income": other["equity_income"],
             "dilution_gains": other["dilution"], "impairments": other["impairment"],
             "interest": q["interest_paid"], "pretax_income": pretax, "tax": tax, "cash_tax": cash_tax,
-            "net_income": net_income, "eps": net_income / spec.shares_outstanding,
+            "net_income": net_income, "eps": net_income / shares, "shares_outstanding": shares,
             "profit_marks": marks * (1.0 - spec.tax_rate),
             "profit_roundtrip": reported_roundtrip * (1.0 - spec.tax_rate),
             "profit_real": net_income - (marks + reported_roundtrip) * (1.0 - spec.tax_rate),
@@ -387,7 +431,7 @@ class TechGiant(mesa.Agent):
             "operating_cash_flow": operating_cash_flow, "capex": q["capex"], "free_cash_flow": fcf,
             "free_cash_flow_ttm": sum(self.fcf_history[-4:]),
             "invested_cash": q["invested_cash"], "invested_credits": q["invested_credits"],
-            "payouts": payout, "borrowed": q["borrowed"], "repaid": q["repaid"],
+            "payouts": payout, "dividends": dividend, "buybacks": q["buybacks"], "borrowed": q["borrowed"], "repaid": q["repaid"],
             "cash": self.cash_balance(), "debt": -ledger.balances[self.debt],
             "capacity": self.capacity, "backlog": backlog, "backlog_other": self.other_backlog,
             "backlog_impairment": q["backlog_impairment"],
@@ -400,5 +444,8 @@ class TechGiant(mesa.Agent):
             statement[f"gain_on_{lab.name}"] = gains_by_lab.get(lab.name, 0.0)
             holding = self.holdings.get(lab.name)
             statement[f"credits_issued_to_{lab.name}"] = holding.credits_issued if holding else 0.0
+        self.reported_income.append(net_income)
+        del self.reported_income[:-8]
+        self.operating_income_last = net_income - statement["profit_marks"]
         self.quarter = self._new_quarter()
         return statement

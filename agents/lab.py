@@ -21,6 +21,7 @@ from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME
 
 REAL, INVESTOR = "real", "investor"
 RUNWAY_CAP_WEEKS = 10_000.0  # reported runway of a lab that burns nothing ("forever")
+UNTIED_MEMORY_WEEKS = 13.0   # smoothing of the untied-spending rate the fundamental reads
 
 
 class AILab(mesa.Agent):
@@ -54,6 +55,9 @@ class AILab(mesa.Agent):
         self.failed = False
         self.next_round_step = 0
         self.rounds: list[dict] = []
+        # Yearly rate of what it pays each cloud with money that is not that cloud's own
+        # (its customers' and untied investors'), smoothed over about a quarter.
+        self.untied_spend = {giant.name: 0.0 for giant in model.config.giants}
         self.quarter = self._new_quarter()
 
     # ------------------------------------------------------------------ state
@@ -95,6 +99,22 @@ class AILab(mesa.Agent):
 
     def burn_weekly(self) -> float:
         return self.contracted_weekly() + self.opex_weekly() - self.revenue_weekly
+
+    def open_untied_spend(self) -> None:
+        """Opening estimate of the untied spending rate: this week's contracted compute at each
+        cloud, less what credits and tied cash will cover over the next quarter."""
+        balances = self.model.ledger.balances
+        for giant in self.untied_spend:
+            due = sum(c.due(0) for c in self.contracts if c.giant == giant)
+            tied = balances[self.credits[giant]] + balances[self.clause_cash[giant]]
+            self.untied_spend[giant] = 52.0 * max(0.0, due - tied / 13.0)
+
+    def surviving_share(self) -> float:
+        """Share of its untied compute spending its own revenue could pay for (revenue less
+        other costs, over what it spends untied): the part a cloud keeps without new rounds."""
+        untied = sum(self.untied_spend.values())
+        budget = 52.0 * max(0.0, self.revenue_weekly - self.opex_weekly())
+        return min(1.0, budget / untied) if untied > 0.0 else 1.0
 
     def runway_weeks(self) -> float:
         burn = self.burn_weekly()
@@ -172,18 +192,23 @@ class AILab(mesa.Agent):
             if due > 0.0:
                 due_by_giant.setdefault(contract.giant, []).append((contract, due))
         spend = self.quarter["spend_by_giant"]
+        untied_now = dict.fromkeys(self.untied_spend, 0.0)
         for giant_name, dues in due_by_giant.items():
             giant = self.model.giants_by_name[giant_name]
             total = sum(due for _, due in dues)
-            paid = self._pay_giant(giant, giant.capacity_for(total))
+            paid, untied_now[giant_name] = self._pay_giant(giant, giant.capacity_for(total))
             for contract, due in dues:
                 contract.consume(due * paid / total)
             self.quarter["compute"] += paid
             self.quarter["compute_shortfall"] += total - paid
             spend[giant_name] = spend.get(giant_name, 0.0) + paid
+        memory = 1.0 / UNTIED_MEMORY_WEEKS
+        for giant_name, amount in untied_now.items():
+            self.untied_spend[giant_name] += memory * (52.0 * amount - self.untied_spend[giant_name])
 
-    def _pay_giant(self, giant, amount: float) -> float:
-        """Pay `amount` of compute from the right pockets; return what could be paid."""
+    def _pay_giant(self, giant, amount: float) -> tuple[float, float]:
+        """Pay `amount` of compute from the right pockets; return what could be paid, and how
+        much of it was untied money (the lab's customers' or untied investors')."""
         ledger = self.model.ledger
         balances = ledger.balances
         remaining = amount
@@ -196,6 +221,7 @@ class AILab(mesa.Agent):
             giant.sell_compute_for_cash(self, self.clause_cash[giant.name], tied, "roundtrip")
             remaining -= tied
         pool = self.pool()
+        untied = 0.0
         if remaining > 0.0 and pool > 0.0:
             untied = min(pool, remaining)
             # Money is fungible inside the pool: attribute each payment pro rata to its origins.
@@ -204,7 +230,7 @@ class AILab(mesa.Agent):
             giant.sell_compute_for_cash(self, self.cash[REAL], from_real, "real")
             giant.sell_compute_for_cash(self, self.cash[INVESTOR], untied - from_real, "cross")
             remaining -= untied
-        return amount - remaining
+        return amount - remaining, untied
 
     def pay_opex(self) -> None:
         amount = min(self.opex_weekly(), max(0.0, self.pool()))

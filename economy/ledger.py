@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 ASSET, LIABILITY, EQUITY, INCOME, EXPENSE = "asset", "liability", "equity", "income", "expense"
 KINDS = (ASSET, LIABILITY, EQUITY, INCOME, EXPENSE)
 
@@ -46,6 +48,9 @@ class Ledger:
         self._by_key: dict[tuple[str, str], int] = {}
         self._owner_accounts: dict[str, list[int]] = {}
         self._owner_of: list[str] = []
+        self._owner_ids: list[int] = []            # owner of each account, as a small integer
+        self._owner_index: dict[str, int] = {}
+        self._owner_array: np.ndarray | None = None
         self.cash_accounts: list[int] = []
         self.keep_journal = keep_journal
         self.journal: list[tuple[int, str, tuple[tuple[int, float], ...]]] = []
@@ -68,6 +73,8 @@ class Ledger:
         self.accounts.append(Account(index, owner, name, kind, is_cash))
         self.balances.append(0.0)
         self._owner_of.append(owner)
+        self._owner_ids.append(self._owner_index.setdefault(owner, len(self._owner_index)))
+        self._owner_array = None
         self._by_key[key] = index
         self._owner_accounts.setdefault(owner, []).append(index)
         if is_cash:
@@ -111,6 +118,27 @@ class Ledger:
         for index, amount in legs:
             balances[index] += amount
         self._record(memo, legs)
+
+    def post_arrays(self, memo: str, accounts: np.ndarray, amounts: np.ndarray) -> None:
+        """`post` for many legs at once (account indices and debit-positive amounts as arrays):
+        the same rule, every owner's legs balance, checked with vector arithmetic."""
+        amounts = np.asarray(amounts, dtype=float)
+        accounts = np.asarray(accounts, dtype=np.intp)
+        if not np.all(np.isfinite(amounts)):
+            raise LedgerError(f"{memo}: non-finite amount")
+        if self._owner_array is None:
+            self._owner_array = np.array(self._owner_ids, dtype=np.intp)
+        owners = self._owner_array[accounts]
+        sums = np.bincount(owners, weights=amounts, minlength=len(self._owner_index))
+        tolerance = REL_TOL * max(float(np.max(np.abs(amounts), initial=0.0)), 1.0)
+        off = np.flatnonzero(np.abs(sums) > tolerance)
+        if off.size:
+            owner = next(name for name, i in self._owner_index.items() if i == off[0])
+            raise LedgerError(f"{memo}: legs of {owner} do not balance (off by {sums[off[0]]:.3e})")
+        balances = self.balances
+        for index, amount in zip(accounts.tolist(), amounts.tolist()):
+            balances[index] += amount
+        self._record(memo, tuple(zip(accounts.tolist(), amounts.tolist())))
 
     def transfer(self, memo: str, payer_debit: int, payer_cash: int, payee_cash: int,
                  payee_credit: int, amount: float) -> None:

@@ -1,15 +1,23 @@
-"""Valuation: what a stock is worth to the model (fundamental value) and to each kind of
-active investor (design sections 6.3 and 7). Pure functions of numbers and arrays.
+"""Valuation: what a stream of earnings is worth, to the model's yardstick and to each kind of
+investor (design sections 6.2, 6.4 and 7). Pure functions of numbers and arrays.
 
-Fundamental value is the present value of real cash earnings: core business plus real
-cloud profit, with no round-trip revenue and no marks, growing at a rate that fades from
-the company's own near-term growth to the long-run rate over `fade_years`, discounted at
-the scenario's equity rate (a two-stage dividend-discount form, Gordon 1962 for the tail).
-Earnings-based investors put a price-to-earnings multiple on reported trailing EPS and let
-the multiple extrapolate recent EPS growth: they cannot tell a paper gain or round-trip
-revenue from real profit. Trend followers value a stock at the price it would reach in
-`horizon` years if its recent trend went on. Cash-based investors discount real free cash flow (real cash
-earnings less net investment), so a giant's capex boom lowers what they think it is worth.
+One present-value formula serves everyone; what differs is what it is fed with:
+
+    M(g0, h, k) = sum_t prod_{s<=t} (1 + g_s) / (1 + k)^t  + Gordon tail,
+    g_t = gL + (g0 - gL) * 0.5^(t/h)
+
+is the value of $1 a year of earnings growing now at g0, the excess over the long-run rate gL
+halving every h years (growth is not persistent: Chan, Karceski and Lakonishok 2003), after
+`TAIL_YEARS` years at gL forever (Gordon 1962). The discount rate is k = r + ERP, the interest
+rate plus an equity risk premium implied by the rest of the market being fairly priced at the
+start (`implied_discount_rate`).
+
+- The **fundamental** (the model's yardstick) applies M to real, surviving earnings streams with
+  the growth of the processes that drive them; see `fundamental_value`.
+- **Earnings-based** investors apply the same M to reported trailing EPS and let g0 be reported
+  EPS growth: they cannot tell a mark on a lab stake or round-trip revenue from real profit.
+- **Cash-based** investors use the fundamental itself.
+- **Trend followers** value a stock at the price its recent trend would reach.
 """
 
 from __future__ import annotations
@@ -17,62 +25,80 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import brentq
+
+TAIL_YEARS = 40
+MIN_VALUE = 0.01              # $ per share: limited liability, a cent stands for next to nothing
 
 
-def earnings_multiple(near_growth: float, long_run_growth: float, discount_rate: float,
-                      fade_years: float) -> float:
-    """Present value of $1 a year of earnings that grow at a fading rate (two-stage DDM)."""
-    if discount_rate <= long_run_growth:
-        raise ValueError("the discount rate must exceed the long-run growth rate")
-    years = max(1, int(round(fade_years)))
-    value, level = 0.0, 1.0
-    for t in range(1, years + 1):
-        growth = near_growth + (long_run_growth - near_growth) * (t - 1) / years
-        level *= 1.0 + growth
-        value += level / (1.0 + discount_rate) ** t
-    terminal = level * (1.0 + long_run_growth) / (discount_rate - long_run_growth)
-    return value + terminal / (1.0 + discount_rate) ** years
+def growth_multiple(growth_now, long_run_growth: float, halflife_years, discount_rate) -> np.ndarray:
+    """Present value of $1 a year of earnings growing at a rate that fades to the long run (M above).
 
-
-def earnings_value(eps_ttm: np.ndarray, eps_growth: np.ndarray, base_pe: np.ndarray,
-                   growth_elasticity: float) -> np.ndarray:
-    """Earnings-based value per share: PE = base_pe · exp(φ · EPS growth), times trailing EPS.
-
-    EPS growth is clipped to [-50%, +100%] so one freak quarter cannot send a multiple to
-    zero or infinity; negative EPS is worth nothing to these investors (floored at a cent).
+    Arguments broadcast; `discount_rate` must exceed `long_run_growth`.
     """
-    growth = np.clip(eps_growth, -0.5, 1.0)
-    return np.maximum(base_pe * np.exp(growth_elasticity * growth) * eps_ttm, 0.01)
+    g0 = np.asarray(growth_now, dtype=float)[..., None]
+    h = np.asarray(halflife_years, dtype=float)[..., None]
+    k = np.asarray(discount_rate, dtype=float)[..., None]
+    if np.any(k <= long_run_growth):
+        raise ValueError("the discount rate must exceed the long-run growth rate")
+    years = np.arange(1, TAIL_YEARS + 1, dtype=float)
+    growth = long_run_growth + (g0 - long_run_growth) * 0.5 ** ((years - 0.5) / h)
+    log_level = np.cumsum(np.log1p(np.maximum(growth, -0.99)), axis=-1)
+    discount = years * np.log1p(k)
+    near = np.exp(log_level - discount).sum(axis=-1)
+    tail = np.exp(log_level[..., -1] - discount[..., -1]) * (1.0 + long_run_growth) / (k[..., 0] - long_run_growth)
+    return near + tail
 
 
-def cash_value(real_earnings_ttm: np.ndarray, net_investment_ttm: np.ndarray, multiple: np.ndarray,
-               shares: np.ndarray, floor_share: float) -> np.ndarray:
-    """Cash-based value per share: the multiple on real free cash flow, floored at a share of
-    real earnings (a build-out is not valued below what the existing business earns times
-    `floor_share`, which keeps valuations positive)."""
-    real_fcf = real_earnings_ttm - net_investment_ttm
-    base = np.maximum(real_fcf, floor_share * np.maximum(real_earnings_ttm, 0.0))
-    return np.maximum(multiple * base / shares, 0.01)
+def implied_discount_rate(price_to_earnings: float, growth_now: float, long_run_growth: float,
+                          halflife_years: float) -> float:
+    """The discount rate at which M equals a given price-to-earnings ratio (the market's own)."""
+    def gap(k: float) -> float:
+        return float(growth_multiple(growth_now, long_run_growth, halflife_years, k)) - price_to_earnings
+    low, high = long_run_growth + 1e-6, 1.0
+    if gap(high) > 0.0 or gap(low) < 0.0:
+        raise ValueError(f"no discount rate between {low:.4f} and {high:.0%} gives a multiple of {price_to_earnings:g}")
+    return brentq(gap, low, high, xtol=1e-12)
 
 
-def eps_growth(eps_history: list[float]) -> float:
-    """Growth of trailing-twelve-month EPS over the year before (needs eight quarters)."""
-    if len(eps_history) < 8:
-        return 0.0
-    now = sum(eps_history[-4:])
-    before = sum(eps_history[-8:-4])
+def earnings_value(eps_ttm, eps_growth, long_run_growth: float, halflife_years: float,
+                   discount_rate: float, growth_bounds: tuple[float, float]) -> np.ndarray:
+    """Earnings-based value per share: M fed with reported EPS and its growth, the growth kept
+    within the range analysts' long-term forecasts take (one freak quarter is not a trend)."""
+    growth = np.clip(eps_growth, *growth_bounds)
+    value = np.asarray(eps_ttm, dtype=float) * growth_multiple(growth, long_run_growth, halflife_years, discount_rate)
+    return np.maximum(value, MIN_VALUE)
+
+
+def growth_of(now: float, before: float) -> float:
+    """Growth of a trailing total over the year before; with a non-positive base, +100% or 0."""
     if before <= 0.0:
         return 1.0 if now > 0.0 else 0.0
     return now / before - 1.0
 
 
+def trend_value(now: np.ndarray, then: np.ndarray, weeks: int, horizon_years: float) -> np.ndarray:
+    """Trend-following value: today's price carried `horizon_years` along its recent log trend."""
+    trend = np.log(now / then) * 52.0 / weeks
+    return now * np.exp(horizon_years * np.clip(trend, -2.0, 2.0))
+
+
 def annualised_return(now: float, then: float, weeks: int) -> float:
-    if then <= 0.0 or weeks <= 0:
+    if then <= 0.0 or weeks <= 0 or now <= 0.0:
         return 0.0
     return math.exp(math.log(now / then) * 52.0 / weeks) - 1.0
 
 
-def trend_value(now: np.ndarray, then: np.ndarray, weeks: int, horizon: float) -> np.ndarray:
-    """Trend-following value: today's price carried `horizon` years along its recent log trend."""
-    trend = np.log(now / then) * 52.0 / weeks
-    return now * np.exp(horizon * np.clip(trend, -2.0, 2.0))
+def maintained_margin(cash_cost: float, capex_cost: float, wear: float, headroom: float) -> float:
+    """Cloud profit per $ of revenue after the capex that keeps its capacity from wearing out:
+    1 - cash cost - capex per $ of yearly capacity x yearly wear x (1 + spare capacity)."""
+    return 1.0 - cash_cost - capex_cost * wear * (1.0 + headroom)
+
+
+def lab_intrinsic_value(revenue: float, growth: float, halflife_years: float, mature_margin: float,
+                        long_run_growth: float, discount_rate: float) -> float:
+    """What a lab's real business is worth, never its last round price: its real revenue at a
+    mature margin, growing as its revenue process says (design 7)."""
+    if revenue <= 0.0:
+        return 0.0
+    return float(revenue * mature_margin * growth_multiple(growth, long_run_growth, halflife_years, discount_rate))

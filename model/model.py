@@ -1,11 +1,12 @@
 """`CircularFinance`: the Mesa model that wires the economy together and runs it week by week.
 
-It owns the ledger, the Outside World, the accounting regime, the agents and the data
-collector, opens the books from the scenario, and runs one step as design section 4 lists
-it. Parameters are plain keywords (each maps onto one scenario field, see `PARAMETERS`)
-plus `scenario=` (a name or a TOML path) and `rng=`; when `rng` is not given the scenario's
-own seed is used, so a run is reproducible by default. Mesa's own `self.scenario`
-attribute is left as Mesa sets it; the project's validated scenario is `self.config`.
+It owns the ledger, the Outside World, the accounting regime, the agents, the market and what
+the market believes (`model.beliefs`), and the data collector; `model.opening` opens the books
+from the scenario; `step` runs one week as design section 4 lists it. Parameters are plain
+keywords (each maps onto one scenario field, see `PARAMETERS`) plus `scenario=` (a name or a
+TOML path) and `rng=`; when `rng` is not given the scenario's own seed is used, so a run is
+reproducible by default. Mesa's own `self.scenario` attribute is left as Mesa sets it; the
+project's validated scenario is `self.config`.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ from __future__ import annotations
 import datetime as dt
 
 import mesa
+import numpy as np
 
-from agents.funds import EARNINGS, TREND
+from agents.funds import CASH, EARNINGS, TREND, choose_strategies
 from agents.giant import TechGiant
 from agents.lab import RUNWAY_CAP_WEEKS, AILab
+from agents.savers import OWNER as SAVERS
+from economy.accounting import Accounting, Holding
+from economy.ledger import REL_TOL, Ledger, LedgerError
+from economy.market import Orders
 from model import rounds as funding
 from model import scenario as scenarios
-from economy.accounting import Accounting, Holding
 from model.bubbles import find_episodes
-from economy.contracts import ComputeContract
-from economy.ledger import REL_TOL, Ledger, LedgerError
-from economy.market import REST
-from agents.savers import OWNER as SAVERS
-from model.investors import Investors
+from model.opening import open_economy, open_market
 from model.outside import OWNER, OutsideWorld
 
 # Constructor keyword -> scenario field it overrides (None leaves the scenario's value).
@@ -40,6 +41,7 @@ PARAMETERS = {
 }
 
 WEEKS_PER_QUARTER = 13
+SWITCH_EVENT = 0.2   # a rise this large in cash-based funds' share within a quarter is logged
 
 
 def _same(what: str, a: float, b: float) -> None:
@@ -81,16 +83,21 @@ class CircularFinance(mesa.Model):
         self.impulse = 0.0
         self.events: list[tuple[int, str]] = []
         self.round_log: list[dict] = []
-        self._open_books()
-        self.investors = Investors(self)
-        self.market = self.investors.market
-        self.savers = self.investors.savers
+        open_economy(self)
+        open_market(self)          # sets market, beliefs, funds, savers and their accounts
         self.ledger.mark_opening()
         if self.check_ledger:
             self.check_books()
+        self.net_flows: list[float] = []
+        self.recent_flow = 0.0
+        self.last_marks = 0.0
+        self.cash_share_history = [self.strategy_share(CASH)]
+        self.last_switch_event = -WEEKS_PER_QUARTER
+        self.flows = dict.fromkeys(("contributions", "withdrawals", "to_index", "to_active"), 0.0)
+        self.week_returns = np.zeros(len(self.market.names))
         self.datacollector = mesa.DataCollector(
             model_reporters={"date": "date", "week": "week", "sentiment": "sentiment"},
-            tables={"weekly": self._weekly_columns(),
+            tables={"weekly": list(self.weekly_row()),
                     "giant_quarters": ["date", "quarter", *self._giant_statement_columns()],
                     "lab_quarters": ["date", "quarter", *self._lab_statement_columns()]})
         self.running = True
@@ -107,7 +114,7 @@ class CircularFinance(mesa.Model):
         with `sentiment_source = "fixed"` the scenario's value instead."""
         if self.config.economy.sentiment_source == "fixed":
             return self.config.economy.sentiment
-        return self.investors.sentiment
+        return self.beliefs.sentiment
 
     def quarter_label(self) -> str:
         quarter_index = self.week // WEEKS_PER_QUARTER
@@ -136,64 +143,25 @@ class CircularFinance(mesa.Model):
                 yield giant.name, giant.holdings[lab]
 
     def log_event(self, text: str) -> None:
-        """Something a reader may name as the cause of a bust (design 10.5)."""
+        """Something a reader may name as the cause of a bust (design 10.4)."""
         self.events.append((self.week, text))
 
     def open_round(self, lab: AILab, size: float) -> None:
         self.pending_rounds.append(funding.Round(lab, size))
 
-    # ------------------------------------------------------------ opening books
-    def _open_books(self) -> None:
-        """Opening balance sheets from the scenario; each owner's equity is the plug."""
-        ledger = self.ledger
-        world = self.outside
-        config = self.config
-        for giant, spec in zip(self.giants, config.giants):
-            legs = [(giant.cash, spec.cash), (giant.debt, -spec.debt), (world.bonds[giant.name], spec.debt)]
-            build_cost = spec.capacity_under_construction * spec.capex_cost
-            if build_cost > 0.0:
-                for week in range(spec.build_weeks):
-                    giant.pipeline.append((week + 1, spec.capacity_under_construction / spec.build_weeks,
-                                           build_cost / spec.build_weeks))
-            legs += [(giant.ppe, spec.ppe), (giant.cip, build_cost)]
-            other = next((o.backlog for o in config.other_backlog if o.giant == giant.name), 0.0)
-            giant.other_backlog = other
-            giant.other_backlog_years = other / spec.cloud_other_revenue if spec.cloud_other_revenue else 0.0
-            giant.fcf_history = list(spec.fcf_prior_quarters)
-            ledger.post(f"opening {giant.name}", legs + [
-                (giant.paid_in, -(spec.cash + spec.ppe + build_cost - spec.debt)),
-                (world.net_position, -spec.debt)])
-        for lab, spec in zip(self.labs, config.labs):
-            ledger.post(f"opening {lab.name}", [(lab.cash["investor"], spec.cash), (lab.paid_in, -spec.cash)])
-            outside = 1.0 - sum(p.stake for p in config.partnerships if p.lab == lab.name)
-            value = outside * spec.last_post_money
-            ledger.post(f"opening outside holders of {lab.name}",
-                        [(world.lab_equity[lab.name], value), (world.net_position, -value)])
-        for p in config.partnerships:
-            giant = self.giants_by_name[p.giant]
-            lab = self.labs_by_name[p.lab]
-            holding = self.holding(p.giant, p.lab)
-            holding.shares = p.stake * lab.shares
-            holding.cost_basis = p.cost_basis
-            holding.credits_issued = p.credits_issued_to_date
-            carrying = p.stake * lab.spec.last_post_money if holding.method == "fair_value" else p.cost_basis
-            unspent = p.credits_unspent
-            # With investment as plain cash (no spend-back), unspent credits were cash instead.
-            owed, pocket = ((giant.credit_account(p.lab), lab.credits[p.giant]) if config.economy.spend_back
-                            else (giant.cash, lab.cash["investor"]))
-            ledger.post(f"opening {p.giant} stake in {p.lab}", [
-                (giant.stake_account(p.lab), carrying), (owed, -unspent), (giant.paid_in, unspent - carrying),
-                (pocket, unspent), (lab.paid_in, -unspent)])
-        for c in config.contracts:
-            lab = self.labs_by_name[c.lab]
-            lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
+    def note_income(self, received: np.ndarray) -> None:
+        """Dividends the register's rows received: funds pass theirs on to their unit holders."""
+        for row in np.flatnonzero(received).tolist():
+            fund = self.fund_of_row.get(row)
+            if fund is not None:
+                fund.undistributed += float(received[row])
 
     # ------------------------------------------------------------------- step
     def step(self) -> None:
         """One week, in the order of design section 4."""
-        self.ledger.step = self.week
-        self.outside.step(self)                            # 1. outside world
-        self.investors.rest_of_market_step()
+        self.ledger.step = self.market.week = self.week
+        self.outside.step(self)                            # 1. outside world: customers, the
+        self.rest_of_market_step()                         #    rest of the market's earnings and payouts
         self.agents_by_type[AILab].shuffle_do("step")      # 2. labs (may open rounds)
         for rnd in self.pending_rounds:                    # 3. giants take part in rounds,
             for giant in self.giants:
@@ -201,13 +169,18 @@ class CircularFinance(mesa.Model):
             self.round_log.append(funding.settle(self, rnd))
         self.pending_rounds.clear()
         self.agents_by_type[TechGiant].do("step")          #    then build and borrow
-        self.investors.savers_step()                       # 4. savers
+        self.beliefs.revalue()                             #    the week's news reaches valuations
+        self.beliefs.step_noise()
+        self.pay_interest_to_funds()                       # 4. savers
+        self.savers.step(self.beliefs.saver_lean(), self.config.economy.interest_rate, self.beliefs.drawdown())
+        self.flows = self.savers.flows
+        self._watch_flows()
         if self.impulse:                                   #    (an experiment's extra inflow)
             self.savers.extra_inflow(self.impulse)
             self.impulse = 0.0
-        self.investors.funds_and_market_step()             # 5-6. funds' orders, market clears
+        self.trade()                                       # 5-6. funds' orders, every stock clears
         self.datacollector.collect(self)
-        self.datacollector.add_table_row("weekly", self._weekly_row())
+        self.datacollector.add_table_row("weekly", self.weekly_row())
         if (self.week + 1) % WEEKS_PER_QUARTER == 0:       # 7. quarter end
             self.close_quarter()
         if self.check_ledger:
@@ -215,6 +188,74 @@ class CircularFinance(mesa.Model):
         self.week += 1
         if self.week >= self.config.steps:
             self.running = False
+
+    def rest_of_market_step(self) -> None:
+        """The rest of the market earns on its exogenous path and pays dividends from outside."""
+        beliefs = self.beliefs
+        beliefs.step_rest_earnings()
+        world = self.outside
+        dividend = self.config.market.rest_dividend_payout * beliefs.rest_earnings / 52.0
+        self.note_income(self.market.pay_dividend(beliefs.rest, world.spending, world.cash, dividend))
+
+    def pay_interest_to_funds(self) -> None:
+        """Cash in funds earns the rate, passed on to unit holders with the dividends."""
+        rate = max(0.0, self.config.economy.interest_rate) / 52.0
+        world = self.outside
+        for fund in [*self.index_funds, *self.active_funds]:
+            interest = max(0.0, fund.cash_balance()) * rate
+            if interest > 0.0:
+                self.ledger.transfer(f"interest to {fund.name}", world.spending, world.cash, fund.cash,
+                                     fund.interest, interest)
+                fund.undistributed += interest
+
+    def trade(self) -> None:
+        """Design steps 5 and 6: funds review their strategies and place orders; every stock clears."""
+        spec = self.config.market
+        market = self.market
+        beliefs = self.beliefs
+        ledger = self.ledger
+        if self.active_funds and self.week > 0:
+            reviewing = [f for f in self.active_funds if self.rng.random() < 1.0 / spec.review_weeks]
+            if reviewing:
+                for fund, strategy in zip(reviewing, choose_strategies(
+                        self.rng, beliefs.fitness, spec.switching_intensity, len(reviewing), beliefs.available)):
+                    fund.strategy = int(strategy)
+        weights = beliefs.strategy_weights()
+        rest_buyback = -spec.rest_net_issuance * float(market.caps()[beliefs.rest]) / 52.0
+        orders = Orders(
+            index_rows=[f.row for f in self.index_funds],
+            index_flows=np.array([ledger.balances[f.cash] for f in self.index_funds]),
+            active_rows=[f.row for f in self.active_funds],
+            active_appetite=beliefs.appetite()[np.array([f.strategy for f in self.active_funds], dtype=int)],
+            active_cash=np.array([ledger.balances[f.cash] for f in self.active_funds]),
+            equity_share=spec.equity_share, kappa=beliefs.kappa, other_row=self.other_row,
+            other_target=beliefs.other_target(),
+            other_elasticity=beliefs.other_elasticity,
+            issuer_dollars=np.array([g.buyback_order() for g in self.giants] + [rest_buyback]))
+        before = market.prices.copy()
+        holdings, bought = market.clear(orders)
+        market.settle(holdings, bought)
+        self.week_returns = market.prices / before - 1.0
+        beliefs.after_clearing(before, weights)
+        self._watch_switching()
+
+    def _watch_flows(self) -> None:
+        net = self.flows["to_index"] + self.flows["to_active"]
+        self.net_flows.append(net)
+        recent = sum(self.net_flows[-13:]) / 13.0
+        if recent < 0.0 <= self.recent_flow:
+            self.log_event("savers' net flows turn negative")
+        self.recent_flow = recent
+        del self.net_flows[:-13]
+
+    def _watch_switching(self) -> None:
+        share = self.strategy_share(CASH)
+        self.cash_share_history.append(share)
+        del self.cash_share_history[:-WEEKS_PER_QUARTER - 1]
+        before = self.cash_share_history[0]
+        if share - before > SWITCH_EVENT and self.week - self.last_switch_event >= WEEKS_PER_QUARTER:
+            self.log_event(f"active funds switch to cash-flow valuation ({before:.0%} to {share:.0%})")
+            self.last_switch_event = self.week
 
     def close_quarter(self) -> None:
         label = self.quarter_label()
@@ -224,14 +265,18 @@ class CircularFinance(mesa.Model):
         statements = [giant.close_quarter() for giant in self.giants]
         for statement in statements:
             self.datacollector.add_table_row("giant_quarters", {**stamp, **statement}, ignore_missing=True)
-        self.investors.quarter_end(statements)
+        marks = sum(statement["profit_marks"] for statement in statements)
+        if marks < 0.0 <= self.last_marks:
+            worst = min(statements, key=lambda st: st["profit_marks"])
+            self.log_event(f"marks on lab stakes turn negative ({worst['giant']} {worst['profit_marks']:+.1f}B)")
+        self.last_marks = marks
         for owner, retained in self._closing_accounts():
             self.ledger.close_into(owner, retained)
 
     def _closing_accounts(self):
         yield OWNER, self.outside.net_position
         yield SAVERS, self.savers.net_worth
-        for fund in [*self.investors.index_funds, *self.investors.active_funds]:
+        for fund in [*self.index_funds, *self.active_funds]:
             yield fund.name, fund.retained
 
     def run(self, steps: int | None = None) -> CircularFinance:
@@ -244,7 +289,7 @@ class CircularFinance(mesa.Model):
     # ------------------------------------------------------------- invariants
     def check_books(self) -> None:
         """Raise LedgerError unless the books hold (design 5.1): every owner balances, money is
-        conserved, every claim has two equal sides and every lab share has a holder."""
+        conserved, every claim has two equal sides, every share and lab share has a holder."""
         ledger = self.ledger
         ledger.check()
         balances = ledger.balances
@@ -259,53 +304,70 @@ class CircularFinance(mesa.Model):
             if held > lab.shares * (1.0 + REL_TOL) or lab.shares <= 0.0:
                 raise LedgerError(f"{lab.name}: giants hold {held} of {lab.shares} shares")
         savers = self.savers
-        for fund in [*self.investors.index_funds, *self.investors.active_funds]:
+        for fund in [*self.index_funds, *self.active_funds]:
             _same(f"savers' units of {fund.name} at cost", balances[savers.unit_accounts[fund.name]],
                   -balances[fund.unit_capital])
-        self.investors.check()
+        self.market.check_register()
+        savers.reconcile()
 
     # -------------------------------------------------------------- reporting
     def money(self) -> float:
         return self.ledger.money()
 
-    def _weekly_columns(self) -> list[str]:
-        columns = ["date", "week", "sentiment", "basket_price", "basket_fundamental", "basket_pf", "market_cap",
-                   "market_return_1y", "passive_held", "earnings_funds_share", "trend_funds_share", "saver_contributions",
-                   "saver_withdrawals", "flow_to_index", "flow_to_active", "retiree_share"]
-        for name in [g.name for g in self.config.giants] + [REST]:
-            columns += [f"price_{name}", f"fundamental_{name}", f"pf_{name}"]
-        for g in self.config.giants:
-            columns += [f"{g.name}_{k}" for k in ("cash", "debt", "capacity", "backlog")]
-        for lab in self.config.labs:
-            columns += [f"{lab.name}_{k}" for k in ("revenue", "valuation", "liquid", "runway_weeks",
-                                                    "contracted_weekly", "distressed", "failed")]
-        return columns
-
-    def _weekly_row(self) -> dict:
+    def fund_assets(self, funds) -> np.ndarray:
+        """Cash plus stocks at today's prices, per fund."""
         balances = self.ledger.balances
-        investors = self.investors
-        market = investors.market
+        market = self.market
+        rows = [f.row for f in funds]
+        return np.array([balances[f.cash] for f in funds]) + market.holdings[rows] @ market.prices
+
+    def strategy_share(self, strategy: int) -> float:
+        """Share of active funds' assets run on a strategy."""
+        if not self.active_funds:
+            return 0.0
+        assets = self.fund_assets(self.active_funds)
+        chosen = np.array([f.strategy == strategy for f in self.active_funds])
+        total = assets.sum()
+        return float(assets[chosen].sum() / total) if total > 0.0 else 0.0
+
+    def passive_held(self) -> float:
+        """Share of the market held by index funds."""
+        market = self.market
+        rows = [f.row for f in self.index_funds]
+        return float((market.holdings[rows] @ market.prices).sum() / market.caps().sum())
+
+    def weekly_row(self) -> dict:
+        """The weekly series, one row; its keys are the columns (defined here and only here)."""
+        balances = self.ledger.balances
+        beliefs = self.beliefs
+        market = self.market
         caps = market.caps()
-        fundamental_caps = investors.fundamental * market.shares
+        fundamental_caps = beliefs.fundamental * market.shares
         n = len(self.giants)
         basket, basket_fundamental = float(caps[:n].sum()), float(fundamental_caps[:n].sum())
-        flows = investors.flows
+        rest = beliefs.rest
+        rest_pf = float(caps[rest] / fundamental_caps[rest])
+        basket_pf = basket / basket_fundamental
+        flows = self.flows
+        weights_before = caps / (1.0 + self.week_returns)
         row = {"date": self.date, "week": self.week, "sentiment": self.sentiment,
-               "basket_price": basket, "basket_fundamental": basket_fundamental,
-               "basket_pf": basket / basket_fundamental,
-               "market_cap": float(caps.sum()),
-               "market_return_1y": investors.market_history[-1] / investors.market_history[-53] - 1.0,
-               "passive_held": investors.passive_held(),
-               "earnings_funds_share": investors.strategy_share(EARNINGS),
-               "trend_funds_share": investors.strategy_share(TREND),
+               "basket_price": basket, "basket_index": beliefs.basket_index[-1], "basket_fundamental": basket_fundamental, "basket_pf": basket_pf,
+               "ai_premium": basket_pf / rest_pf,
+               "basket_return": float(weights_before[:n] @ self.week_returns[:n] / weights_before[:n].sum()),
+               "market_return": float(weights_before @ self.week_returns / weights_before.sum()),
+               "market_cap": float(caps.sum()), "market_return_1y": beliefs.market_return(),
+               "discount_rate": beliefs.discount_rate, "passive_held": self.passive_held(),
+               "earnings_funds_share": self.strategy_share(EARNINGS), "trend_funds_share": self.strategy_share(TREND),
+               "savers_equity_share": self.savers.equity_share(), "saver_lean": beliefs.saver_lean(),
                "saver_contributions": flows["contributions"], "saver_withdrawals": flows["withdrawals"],
                "flow_to_index": flows["to_index"], "flow_to_active": flows["to_active"],
-               "retiree_share": investors.savers.retiree_share()}
+               "retiree_share": self.savers.retiree_share()}
         for j, name in enumerate(market.names):
-            price, value = float(market.prices[j]), float(investors.fundamental[j])
+            price, value = float(market.prices[j]), float(beliefs.fundamental[j])
             row[f"price_{name}"] = price
             row[f"fundamental_{name}"] = value
             row[f"pf_{name}"] = price / value
+            row[f"shares_{name}"] = float(market.shares[j])
         for g in self.giants:
             row[f"{g.name}_cash"] = balances[g.cash]
             row[f"{g.name}_debt"] = -balances[g.debt]
@@ -325,11 +387,11 @@ class CircularFinance(mesa.Model):
         base = ["giant", "core_revenue", "cloud_revenue_real", "cloud_revenue_cross", "cloud_revenue_roundtrip",
                 "cloud_revenue_reported", "revenue_reported", "operating_income", "gains_on_stakes",
                 "equity_method_income", "dilution_gains", "impairments", "interest", "pretax_income", "tax",
-                "cash_tax", "net_income", "eps", "profit_marks", "profit_roundtrip", "profit_real", "real_earnings",
-                "depreciation", "operating_cash_flow", "capex", "free_cash_flow",
-                "free_cash_flow_ttm", "invested_cash", "invested_credits", "payouts", "borrowed", "repaid",
-                "cash", "debt", "capacity", "backlog", "backlog_other", "backlog_impairment", "paper_wealth",
-                "stakes_carrying"]
+                "cash_tax", "net_income", "eps", "shares_outstanding", "profit_marks", "profit_roundtrip",
+                "profit_real", "real_earnings", "depreciation", "operating_cash_flow", "capex", "free_cash_flow",
+                "free_cash_flow_ttm", "invested_cash", "invested_credits", "payouts", "dividends", "buybacks",
+                "borrowed", "repaid", "cash", "debt", "capacity", "backlog", "backlog_other", "backlog_impairment",
+                "paper_wealth", "stakes_carrying"]
         for lab in self.config.labs:
             base += [f"backlog_share_{lab.name}", f"revenue_from_{lab.name}", f"gain_on_{lab.name}",
                      f"credits_issued_to_{lab.name}"]
@@ -347,7 +409,7 @@ class CircularFinance(mesa.Model):
         collector = self.datacollector
         weekly = collector.get_table_dataframe("weekly")
         bubble = self.config.bubble
-        episodes = find_episodes(weekly["basket_price"].to_numpy(), weekly["basket_pf"].to_numpy(),
+        episodes = find_episodes(weekly["basket_index"].to_numpy(), weekly["basket_pf"].to_numpy(),
                                  start_date=self.config.run.start, boom_started=self.config.run.boom_started,
                                  theta=bubble.theta, confirm_weeks=bubble.confirm_weeks,
                                  drawdown=bubble.drawdown, events=self.events)

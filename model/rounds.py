@@ -1,24 +1,15 @@
-"""Funding rounds (design 5.3): pricing, who invests, down rounds, distress and failure.
+"""Funding rounds (design 5.3): who invests, the money and shares that move, down rounds,
+distress and failure. The prices come from `economy.rounds` (bounded, saturating in sentiment).
 
-A lab short of runway opens a round sized to its target runway. The pre-money valuation is
-real revenue times a multiple
-
-    m = m0 · exp(β_g (g − g_ref) + β_s (s − s_ref) − β_r (r − r_ref))
-
-that rises with the lab's revenue growth g and market sentiment s (the listed AI giants'
-recent return) and falls with the interest rate r. Partner giants put in their agreed share
-(leaning with sentiment, limited by their spare cash). Outside investors' appetite, as a
-share of the reference valuation, rises with sentiment, falls with rates, carries noise and
-grows as the price falls (elasticity η to the multiple):
-
-    A(m) = a · V_ref · exp(γ_s (s − s_ref) − γ_r (r − r_ref) + σ ε) · (m_ref / m)^η
-
-If partners and outsiders do not fill the round it is re-priced lower step by step down to
-the floor multiple; a round still unfilled at the floor takes what it can get and the lab
-goes into distress: it cuts compute to what it can pay and cancels contract volume. A lab
-that then cannot last a few more weeks fails. A filled round comes with new multi-year
-compute contracts, which are the giants' new backlog. Partner money arrives in the form its
-partnership sets: cloud credits, cash with a spend-back clause, or plain cash.
+A lab short of runway opens a round sized to its target runway. Partner giants put in their
+agreed share (leaning with sentiment, saturating, limited by their spare cash); outside
+investors' appetite follows `economy.rounds`. If partners and outsiders do not fill the round
+it is re-priced lower step by step down to the floor multiple; a round still unfilled at the
+floor takes what it can get and the lab goes into distress: it cuts compute to what it can pay
+and cancels contract volume. A lab that then cannot last a few more weeks fails. A filled round
+comes with new multi-year compute contracts, which are the giants' new backlog. Partner money
+arrives in the form its partnership sets: cloud credits, cash with a spend-back clause, or
+plain cash; with `partner_money = false` partners put nothing into new rounds.
 """
 
 from __future__ import annotations
@@ -26,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-
+from economy import rounds as pricing
 
 MIN_VALUATION = 1e-6  # $1,000: below this a revenue multiple prices nothing
 
@@ -41,15 +32,19 @@ class Round:
 def reference_multiple(model, lab) -> float:
     """Revenue multiple at reference sentiment and rates: depends on the lab's growth only."""
     rounds = model.config.rounds
-    return rounds.multiple * math.exp(rounds.growth_elasticity * (lab.growth - rounds.growth_reference))
+    exponent = rounds.growth_elasticity * (lab.growth - rounds.growth_reference)
+    return min(rounds.ceiling_multiple, max(rounds.floor_multiple,
+                                            rounds.multiple * math.exp(max(-50.0, min(50.0, exponent)))))
 
 
 def opening_multiple(model, lab) -> float:
     rounds = model.config.rounds
     economy = model.config.economy
-    return reference_multiple(model, lab) * math.exp(
-        rounds.sentiment_elasticity * (model.sentiment - economy.sentiment_reference)
-        - rounds.rate_elasticity * (economy.interest_rate - economy.rate_reference))
+    return pricing.round_multiple(
+        reference_multiple(model, lab), model.sentiment - economy.sentiment_reference,
+        economy.interest_rate - economy.rate_reference, sentiment_elasticity=rounds.sentiment_elasticity,
+        sentiment_scale=rounds.sentiment_scale, rate_elasticity=rounds.rate_elasticity,
+        floor=rounds.floor_multiple, ceiling=rounds.ceiling_multiple)
 
 
 def settle(model, rnd: Round) -> dict:
@@ -59,20 +54,19 @@ def settle(model, rnd: Round) -> dict:
     economy = model.config.economy
     revenue = lab.revenue_weekly * 52.0
     m_ref = reference_multiple(model, lab)
-    multiple = opening_multiple(model, lab)
-    floor = max(rounds.floor_multiple, 1e-9)
+    floor = rounds.floor_multiple
     partners = sum(rnd.commitments.values())
-    depth = (rounds.outside_depth * lab.spec.outside_appetite * m_ref * revenue * math.exp(
-        rounds.outside_sentiment_elasticity * (model.sentiment - economy.sentiment_reference)
-        - rounds.outside_rate_elasticity * (economy.interest_rate - economy.rate_reference)
-        + rounds.outside_noise * model.rng.standard_normal()))
+    exponent = (rounds.outside_sentiment_elasticity * pricing.saturating(
+                    model.sentiment - economy.sentiment_reference, rounds.sentiment_scale)
+                - rounds.outside_rate_elasticity * (economy.interest_rate - economy.rate_reference)
+                + rounds.outside_noise * model.rng.standard_normal())
+    depth = rounds.outside_depth * lab.spec.outside_appetite * m_ref * revenue * math.exp(max(-50.0, min(50.0, exponent)))
 
     def appetite(m: float) -> float:
         return depth * (m_ref / m) ** rounds.outside_price_elasticity
 
-    multiple = max(multiple, floor)
-    while partners + appetite(multiple) < rnd.size and multiple * (1.0 - rounds.down_round_step) >= floor:
-        multiple *= 1.0 - rounds.down_round_step
+    multiple = pricing.down_round_multiple(opening_multiple(model, lab), partners, rnd.size, appetite,
+                                           step=rounds.down_round_step, floor=floor)
     filled = partners + appetite(multiple) >= rnd.size
     scale = min(1.0, rnd.size / partners) if partners > 0.0 else 0.0
     from_partners = {g: c * scale for g, c in rnd.commitments.items() if c > 0.0}

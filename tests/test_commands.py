@@ -166,12 +166,16 @@ def test_set_values_are_read_as_toml_and_keys_as_scenario_fields():
     assert resolved.label == "baseline_interest_rate-0.07_regime-strict"
 
 
-def test_labels_are_names_or_file_stems_with_readable_suffixes(strict_toml):
+def test_labels_are_names_or_file_stems_with_readable_suffixes(strict_toml, monkeypatch):
     assert commands.scenario_label("baseline") == "baseline"
     assert commands.scenario_label(str(strict_toml)) == "strict"
     assert commands.scenario_label("baseline", {"labs.OpenAI.revenue_growth": 0.5}) == "baseline_OpenAI.revenue_growth-0.5"
     assert commands.scenario_label("baseline", {"economy.spend_back": False}) == "baseline_spend_back-false"
-    # A field two tables share keeps its table, so labels and sweep columns stay distinct.
+    # A field two tables share keeps its table, so labels and sweep columns stay distinct (no
+    # field is shared today: the schema lookup is made to say one is).
+    shared = commands._tables_with_field
+    monkeypatch.setattr(commands, "_tables_with_field",
+                        lambda name: ["market", "savers"] if name == "equity_share" else shared(name))
     assert commands.scenario_label("baseline", {"market.equity_share": 0.8, "savers.equity_share": 0.5}) == (
         "baseline_market.equity_share-0.8_savers.equity_share-0.5")
     long = commands.scenario_label("baseline", {f"rounds.f{i}": i for i in range(40)})

@@ -1,0 +1,171 @@
+"""The opening books, in one place: balance sheets of the giants and labs, stakes and contracts,
+the market's register, the funds and the savers (design 3, 5.1 and 6.2).
+
+Each owner's equity is the plug of its opening entry. The market opens in an equilibrium of
+the opening beliefs: index funds hold the passive share of fund money in every stock, active
+funds hold exactly their target weights at the opening prices, savers hold exactly their
+target equity share, and foreign and direct holders the rest. What the strategies'
+valuations cannot explain about who holds what is latent demand (Koijen and Yogo 2019): one
+number per stock, solved here so that every stock clears at its opening price, so nothing
+jumps at step 0. The latent demand then stays as it is; only its noise moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.funds import ActiveFund, IndexFund, OtherHolders
+from agents.savers import RetirementAccount, SaverPool
+from economy.contracts import ComputeContract
+from economy.errors import DomainError
+from economy.market import REST, Market
+from model.beliefs import Beliefs
+
+REST_PRICE = 100.0   # the rest-of-market stock's opening price; its share count follows from its cap
+LATENT_ITERATIONS = 2000
+
+
+def open_economy(model) -> None:
+    """Opening balance sheets of giants and labs, their stakes and compute contracts."""
+    ledger = model.ledger
+    world = model.outside
+    config = model.config
+    for giant, spec in zip(model.giants, config.giants):
+        legs = [(giant.cash, spec.cash), (giant.debt, -spec.debt), (world.bonds[giant.name], spec.debt)]
+        build_cost = spec.capacity_under_construction * spec.capex_cost
+        if build_cost > 0.0:
+            for week in range(spec.build_weeks):
+                giant.pipeline.append((week + 1, spec.capacity_under_construction / spec.build_weeks,
+                                       build_cost / spec.build_weeks))
+        legs += [(giant.ppe, spec.ppe), (giant.cip, build_cost)]
+        other = next((o.backlog for o in config.other_backlog if o.giant == giant.name), 0.0)
+        giant.other_backlog = other
+        giant.other_backlog_years = other / spec.cloud_other_revenue if spec.cloud_other_revenue else 0.0
+        giant.fcf_history = list(spec.fcf_prior_quarters)
+        ledger.post(f"opening {giant.name}", legs + [
+            (giant.paid_in, -(spec.cash + spec.ppe + build_cost - spec.debt)),
+            (world.net_position, -spec.debt)])
+    for lab, spec in zip(model.labs, config.labs):
+        ledger.post(f"opening {lab.name}", [(lab.cash["investor"], spec.cash), (lab.paid_in, -spec.cash)])
+        outside = 1.0 - sum(p.stake for p in config.partnerships if p.lab == lab.name)
+        value = outside * spec.last_post_money
+        ledger.post(f"opening outside holders of {lab.name}",
+                    [(world.lab_equity[lab.name], value), (world.net_position, -value)])
+    for p in config.partnerships:
+        giant = model.giants_by_name[p.giant]
+        lab = model.labs_by_name[p.lab]
+        holding = model.holding(p.giant, p.lab)
+        holding.shares = p.stake * lab.shares
+        holding.cost_basis = p.cost_basis
+        holding.credits_issued = p.credits_issued_to_date
+        carrying = p.stake * lab.spec.last_post_money if holding.method == "fair_value" else p.cost_basis
+        unspent = p.credits_unspent
+        # With investment as plain cash (no spend-back), unspent credits were cash instead.
+        owed, pocket = ((giant.credit_account(p.lab), lab.credits[p.giant]) if config.economy.spend_back
+                        else (giant.cash, lab.cash["investor"]))
+        ledger.post(f"opening {p.giant} stake in {p.lab}", [
+            (giant.stake_account(p.lab), carrying), (owed, -unspent), (giant.paid_in, unspent - carrying),
+            (pocket, unspent), (lab.paid_in, -unspent)])
+    for c in config.contracts:
+        lab = model.labs_by_name[c.lab]
+        lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
+    for lab in model.labs:
+        lab.open_untied_spend()
+
+
+def open_market(model) -> None:
+    """The market, its holders and the savers, in equilibrium at the opening prices."""
+    config = model.config
+    spec = config.market
+    ledger = model.ledger
+    world = model.outside
+    giants = model.giants
+    names = [g.name for g in giants] + [REST]
+    shares = np.array([g.spec.shares_outstanding for g in giants] + [spec.rest_market_cap / REST_PRICE])
+    prices = np.array([g.spec.price for g in giants] + [REST_PRICE])
+    market = Market(ledger, names, shares, prices)
+    market.set_issuers([(g.cash, g.treasury) for g in giants] + [(world.cash, world.net_position)])
+    model.market = market
+    beliefs = Beliefs(model, market)
+    model.beliefs = beliefs
+
+    # Funds: index funds hold the passive share of fund money, active funds the rest.
+    passive = spec.passive_share if spec.active_funds > 0 else 1.0
+    index_funds = [IndexFund(model, f"IndexFund{i + 1}") for i in range(spec.index_funds)]
+    mix = np.array([spec.earnings_share, 1.0 - spec.earnings_share - spec.trend_share, spec.trend_share])
+    strategies = model.rng.choice(3, size=spec.active_funds, p=mix / mix.sum())
+    active_funds = [ActiveFund(model, f"ActiveFund{k + 1}", int(s)) for k, s in enumerate(strategies)]
+    savers = SaverPool(model, config.savers, index_funds, active_funds, passive)
+    model.savers = savers
+    model.index_funds, model.active_funds = index_funds, active_funds
+    model.accounts = [RetirementAccount(model, row) for row in range(config.savers.accounts)]
+
+    caps = market.caps()
+    total = float(caps.sum())
+    fund_equity = (1.0 - spec.other_holders_share) * total
+    index_assets = passive * fund_equity
+    active_assets = (1.0 - passive) * fund_equity / spec.equity_share   # their cash on top
+    index_holdings = shares * (index_assets / total)
+    sizes = savers.active_fund_weights() * active_assets
+    wealth = np.array(sizes)
+    chosen = np.array([f.strategy for f in active_funds], dtype=int)
+    weights, other = _latent_demand(beliefs, market, shares - index_holdings, wealth, chosen)
+
+    for i, fund in enumerate(index_funds):
+        fund.row = market.add_holder(fund, index_holdings / len(index_funds))
+    for k, fund in enumerate(active_funds):
+        fund.row = market.add_holder(fund, wealth[k] * weights[chosen[k]] / prices)
+    model.other_holders = OtherHolders(world)
+    held = market.holdings.sum(axis=0)
+    model.other_row = market.add_holder(model.other_holders, shares - held)
+    if (market.holdings[model.other_row] < 0.0).any():
+        raise DomainError("the opening market cannot clear: the funds want more of a stock than exists")
+
+    # Fund units at NAV 1: each index fund's stocks, each active fund's stocks and cash.
+    for fund in [*index_funds, *active_funds]:
+        fund.units = market.value_of(fund.row) if isinstance(fund, IndexFund) else wealth[active_funds.index(fund)]
+    savers.place(sum(f.units for f in index_funds) + sum(f.units for f in active_funds), beliefs.saver_lean())
+    for fund in [*index_funds, *active_funds]:
+        invested = market.value_of(fund.row)
+        ledger.post(f"opening {fund.name}", market.opening_legs(fund.row) + [
+            (fund.cash, fund.units - invested), (fund.unit_capital, -fund.units)])
+    legs = market.opening_legs(model.other_row)
+    ledger.post("opening other holders", legs + [(world.net_position, -sum(v for _, v in legs))])
+    legs = [(savers.cash_account, float(savers.cash.sum()))]
+    legs += [(savers.unit_accounts[f.name], f.units) for f in [*index_funds, *active_funds]]
+    legs.append((savers.net_worth, -sum(v for _, v in legs)))
+    ledger.post("opening savers", legs)
+    model.fund_of_row = {fund.row: fund for fund in [*index_funds, *active_funds]}
+
+
+def _latent_demand(beliefs: Beliefs, market: Market, needed: np.ndarray, wealth: np.ndarray,
+                   chosen: np.ndarray) -> tuple[np.ndarray, float]:
+    """Latent demand per stock (and the scale of other holders' demand) at which active funds'
+    and other holders' demand at the opening prices equals the shares index funds leave.
+
+    Fixed-point iteration on δ_j += log(needed_j / demand_j), re-centred each time so that
+    latent demand averages zero over the market (its level goes into the other holders' scale).
+    """
+    spec = beliefs.model.config.market
+    prices, shares = market.prices, market.shares
+    caps = market.caps()
+    eta = spec.other_holders_elasticity
+    other = spec.other_holders_share
+    beliefs.latent = np.zeros(len(prices))
+    for _ in range(LATENT_ITERATIONS):
+        beliefs.other_scale = other
+        weights = beliefs.strategy_weights()
+        active = (wealth[:, None] * weights[chosen]).sum(axis=0) / prices
+        others = other * shares * (beliefs.fundamental / prices) ** eta * beliefs.taste()
+        gap = np.log(needed / (active + others))
+        if np.max(np.abs(gap)) < 1e-12:
+            break
+        beliefs.latent = beliefs.latent + gap
+        shift = float(caps @ beliefs.latent / caps.sum())
+        beliefs.latent -= shift
+        other *= np.exp(shift)
+    else:
+        raise DomainError("the opening market cannot clear: no latent demand balances the opening holdings")
+    beliefs.other_scale = other
+    return beliefs.strategy_weights(), other
+
