@@ -130,13 +130,14 @@ class TechGiant(mesa.Agent):
 
     def expected_quarter_income(self) -> float:
         """Analysts' estimate of this quarter's net income: last quarter's without marks, plus the
-        after-tax gains the rounds held so far this quarter already imply for fair-value stakes."""
+        after-tax gains that rounds held this quarter, or about to open, imply for fair-value
+        stakes (a round in the making is news before it closes)."""
         balances = self.model.ledger.balances
         pending = 0.0
         for lab_name, holding in self.holdings.items():
             lab = self.model.labs_by_name[lab_name]
             if holding.method == "fair_value":
-                pending += holding.shares * lab.price - balances[self.stake_account(lab_name)]
+                pending += holding.shares * lab.expected_price() - balances[self.stake_account(lab_name)]
             elif holding.method == "equity":
                 pending += holding.pending_dilution
         return self.operating_income_last + pending * (1.0 - self.spec.tax_rate)

@@ -16,6 +16,7 @@ import math
 
 import mesa
 
+from economy import rounds as pricing
 from economy.contracts import ComputeContract
 from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME
 
@@ -128,6 +129,36 @@ class AILab(mesa.Agent):
 
     def valuation(self) -> float:
         return self.price * self.shares
+
+    # ------------------------------------------------------------ round pricing
+    def reference_multiple(self) -> float:
+        """Revenue multiple at reference sentiment and rates: depends on the lab's growth only."""
+        rounds = self.model.config.rounds
+        exponent = rounds.growth_elasticity * (self.growth - rounds.growth_reference)
+        return min(rounds.ceiling_multiple,
+                   max(rounds.floor_multiple, rounds.multiple * math.exp(max(-50.0, min(50.0, exponent)))))
+
+    def asking_multiple(self) -> float:
+        """The multiple a round opens at today (design 5.3): bounded, saturating in sentiment."""
+        config = self.model.config
+        rounds, economy = config.rounds, config.economy
+        return pricing.round_multiple(
+            self.reference_multiple(), self.model.sentiment - economy.sentiment_reference,
+            economy.interest_rate - economy.rate_reference, sentiment_elasticity=rounds.sentiment_elasticity,
+            sentiment_scale=rounds.sentiment_scale, rate_elasticity=rounds.rate_elasticity,
+            floor=rounds.floor_multiple, ceiling=rounds.ceiling_multiple)
+
+    def raising_soon(self) -> bool:
+        """Short of runway and free to raise: a round is coming, and the market knows it."""
+        return (not self.failed and self.model.week >= self.next_round_step
+                and self.runway_weeks() < self.spec.runway_trigger_weeks)
+
+    def expected_price(self) -> float:
+        """The price per share investors expect the lab's shares to carry at the next quarter end:
+        the asking price of a round about to open, else the last round's."""
+        if self.raising_soon():
+            return self.asking_multiple() * self.revenue_weekly * 52.0 / self.shares
+        return self.price
 
     def book_equity(self) -> float:
         return self.model.ledger.owner_totals(self.name)["equity"]

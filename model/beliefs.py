@@ -54,16 +54,7 @@ class Beliefs:
                                                     spec.growth_halflife_years) - economy.rate_reference
         # The market's volatility as investors estimate it (EWMA of squared weekly returns, yearly).
         self.market_variance = spec.normal_volatility ** 2
-        # A year of prices before the start at last year's pace, so trends and returns start where
-        # 2025 left them: the AI giants at the sentiment, the rest of the market at its return.
-        paces = np.array([economy.sentiment] * self.n_giants + [spec.market_return_last_year])
-        prices = market.prices
-        self.price_history = [prices / (1.0 + paces) ** ((52 - w) / 52.0) for w in range(53)]
-        caps = market.caps()
-        self.basket_index = [float(caps[:self.n_giants].sum()) / (1.0 + economy.sentiment) ** ((52 - w) / 52.0)
-                             for w in range(53)]
-        self.market_index = [float(caps.sum()) / (1.0 + spec.market_return_last_year) ** ((52 - w) / 52.0)
-                             for w in range(53)]
+        self.start_history()
         self.sentiment = economy.sentiment
         # Latent demand and its noise; the opening solves for `latent` (see model.opening).
         self.latent = np.zeros(len(market.names))
@@ -79,9 +70,22 @@ class Beliefs:
         self.fitness -= self.fitness.max()
         self.values = np.zeros((3, len(market.names)))
         self.fundamental = np.zeros(len(market.names))
-        self.reference_excess = self.reported_earnings() / float(caps.sum()) + spec.long_run_growth \
+        self.reference_excess = self.reported_earnings() / float(market.caps().sum()) + spec.long_run_growth \
             - economy.rate_reference
-        self.revalue()
+
+    def start_history(self) -> None:
+        """A year of prices before the start at last year's pace, so trends and returns start where
+        2025 left them: the AI giants at the sentiment, the rest of the market at its return."""
+        config = self.model.config
+        spec, economy = config.market, config.economy
+        market = self.market
+        paces = np.array([economy.sentiment] * self.n_giants + [spec.market_return_last_year])
+        self.price_history = [market.prices / (1.0 + paces) ** ((52 - w) / 52.0) for w in range(53)]
+        caps = market.caps()
+        self.basket_index = [float(caps[:self.n_giants].sum()) / (1.0 + economy.sentiment) ** ((52 - w) / 52.0)
+                             for w in range(53)]
+        self.market_index = [float(caps.sum()) / (1.0 + spec.market_return_last_year) ** ((52 - w) / 52.0)
+                             for w in range(53)]
 
     # -------------------------------------------------------------- signals
     @property

@@ -26,7 +26,7 @@ from economy.market import Orders
 from model import rounds as funding
 from model import scenario as scenarios
 from model.bubbles import find_episodes
-from model.opening import open_economy, open_market
+from model.opening import open_economy, open_market, reference_tastes
 from model.outside import OWNER, OutsideWorld
 
 # Constructor keyword -> scenario field it overrides (None leaves the scenario's value).
@@ -66,7 +66,9 @@ class CircularFinance(mesa.Model):
         config = scenario if isinstance(scenario, scenarios.ScenarioConfig) else scenarios.load(scenario, merged)
         if isinstance(scenario, scenarios.ScenarioConfig) and merged:
             raise ValueError("pass overrides with a scenario name or path, not with a loaded ScenarioConfig")
-        super().__init__(rng=config.seed if rng is None else rng)
+        seed = config.seed if rng is None else rng
+        tastes = reference_tastes(config, seed)    # before Mesa seeds this model from `seed`
+        super().__init__(rng=seed)
         self.config = config
         self.scenario_name = config.name
         self.check_ledger = check_ledger
@@ -84,7 +86,7 @@ class CircularFinance(mesa.Model):
         self.events: list[tuple[int, str]] = []
         self.round_log: list[dict] = []
         open_economy(self)
-        open_market(self)          # sets market, beliefs, funds, savers and their accounts
+        open_market(self, tastes)   # sets market, beliefs, funds, savers and their accounts
         self.ledger.mark_opening()
         if self.check_ledger:
             self.check_books()

@@ -12,13 +12,18 @@ jumps at step 0. The latent demand then stays as it is; only its noise moves.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+from types import SimpleNamespace
+
 import numpy as np
 
 from agents.funds import ActiveFund, IndexFund, OtherHolders
 from agents.savers import RetirementAccount, SaverPool
 from economy.contracts import ComputeContract
 from economy.errors import DomainError
-from economy.market import REST, Market
+from economy.ledger import ASSET, Ledger
+from economy.market import REST, Market, Orders
 from model.beliefs import Beliefs
 
 REST_PRICE = 100.0   # the rest-of-market stock's opening price; its share count follows from its cap
@@ -73,8 +78,13 @@ def open_economy(model) -> None:
         lab.open_untied_spend()
 
 
-def open_market(model) -> None:
-    """The market, its holders and the savers, in equilibrium at the opening prices."""
+def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
+    """The market, its holders and the savers, in equilibrium at the opening prices.
+
+    `tastes` is the latent demand and other holders' scale of the scenario the model is a
+    counterfactual of (see `reference_tastes`): kept as they are, the counterfactual's own
+    beliefs then move prices in its first week. Without it they are solved here.
+    """
     config = model.config
     spec = config.market
     ledger = model.ledger
@@ -88,6 +98,7 @@ def open_market(model) -> None:
     model.market = market
     beliefs = Beliefs(model, market)
     model.beliefs = beliefs
+    beliefs.revalue()
 
     # Funds: index funds hold the passive share of fund money, active funds the rest.
     passive = spec.passive_share if spec.active_funds > 0 else 1.0
@@ -109,7 +120,18 @@ def open_market(model) -> None:
     sizes = savers.active_fund_weights() * active_assets
     wealth = np.array(sizes)
     chosen = np.array([f.strategy for f in active_funds], dtype=int)
-    weights, other = _latent_demand(beliefs, market, shares - index_holdings, wealth, chosen)
+    if tastes is None:
+        weights, _ = _latent_demand(beliefs, market, shares - index_holdings, wealth, chosen)
+    else:
+        # A counterfactual keeps the reference's tastes and opens at its own equilibrium prices.
+        beliefs.latent, beliefs.other_scale = tastes[0].copy(), tastes[1]
+        factor = _opening_prices(beliefs, market, index_holdings / shares, wealth / total, chosen)
+        prices = market.prices
+        market.opening_prices = prices.copy()
+        beliefs.start_history()
+        beliefs.revalue()
+        wealth = wealth * factor
+        weights = beliefs.strategy_weights()
 
     for i, fund in enumerate(index_funds):
         fund.row = market.add_holder(fund, index_holdings / len(index_funds))
@@ -119,7 +141,8 @@ def open_market(model) -> None:
     held = market.holdings.sum(axis=0)
     model.other_row = market.add_holder(model.other_holders, shares - held)
     if (market.holdings[model.other_row] < 0.0).any():
-        raise DomainError("the opening market cannot clear: the funds want more of a stock than exists")
+        raise DomainError("the opening market cannot clear: the funds want more of a stock than exists "
+                          "at its opening price")
 
     # Fund units at NAV 1: each index fund's stocks, each active fund's stocks and cash.
     for fund in [*index_funds, *active_funds]:
@@ -136,6 +159,34 @@ def open_market(model) -> None:
     legs.append((savers.net_worth, -sum(v for _, v in legs)))
     ledger.post("opening savers", legs)
     model.fund_of_row = {fund.row: fund for fund in [*index_funds, *active_funds]}
+
+
+def _opening_prices(beliefs: Beliefs, market: Market, index_fraction: np.ndarray, fund_shares: np.ndarray,
+                    chosen: np.ndarray) -> float:
+    """Set the market's prices to those at which every holder is at its target (the opening
+    equilibrium of the beliefs, given their latent demand); return the factor by which the
+    market's value changed. Funds are sized as shares of the market's value, so they are solved
+    with it: a throwaway register where each active fund holds its share of every stock."""
+    spec = beliefs.model.config.market
+    names = market.names
+    scratch = Market(Ledger(), names, market.shares, market.prices)
+    stub = scratch.ledger
+
+    def holder(name: str, holding: np.ndarray) -> int:
+        return scratch.add_holder(SimpleNamespace(name=name, cash=stub.open(name, "cash", ASSET, is_cash=True)), holding)
+
+    active_rows = [holder(f"active{k}", share * market.shares) for k, share in enumerate(fund_shares)]
+    index_row = holder("index", index_fraction * market.shares)
+    other_row = holder("other", np.zeros(len(names)))
+    before = float(market.caps().sum())
+    orders = Orders(index_rows=[index_row], index_flows=np.zeros(1), active_rows=active_rows,
+                    active_appetite=beliefs.appetite()[chosen], active_cash=np.zeros(len(active_rows)),
+                    equity_share=spec.equity_share, kappa=beliefs.kappa, other_row=other_row,
+                    other_target=beliefs.other_target(), other_elasticity=beliefs.other_elasticity,
+                    issuer_dollars=np.zeros(len(names)))
+    scratch.clear(orders)
+    market.prices[:] = scratch.prices
+    return float(market.caps().sum()) / before
 
 
 def _latent_demand(beliefs: Beliefs, market: Market, needed: np.ndarray, wealth: np.ndarray,
@@ -169,3 +220,34 @@ def _latent_demand(beliefs: Beliefs, market: Market, needed: np.ndarray, wealth:
     beliefs.other_scale = other
     return beliefs.strategy_weights(), other
 
+
+
+def reference_tastes(config, rng) -> tuple[np.ndarray, float] | None:
+    """Latent demand of the scenario `config` is a counterfactual of (`market.latent_reference`).
+
+    Investors' tastes are a fact about the world, not about the rule under study: a counterfactual
+    (another accounting regime, rate or passive share) keeps the reference scenario's latent
+    demand, solved at the reference's own opening with the same seed, instead of re-solving it so
+    that its opening prices stay as observed (which would hide the counterfactual's first effect in
+    the tastes). None when `config` is its own reference.
+    """
+    from model import scenario as scenarios
+    from model.model import CircularFinance
+
+    name = config.market.latent_reference
+    if not name:
+        return None
+    reference = scenarios.load(name)
+    if _economy(reference) == _economy(config):
+        return None
+    reference = dataclasses.replace(reference, market=dataclasses.replace(reference.market, latent_reference=""))
+    model = CircularFinance(reference, years=None, rng=copy.deepcopy(rng))
+    return model.beliefs.latent.copy(), model.beliefs.other_scale
+
+
+def _economy(config) -> dict:
+    """What shapes the opening market: the scenario's contents less its labels, seed and run."""
+    plain = config.to_dict()
+    for key in ("name", "description", "source", "seed", "run"):
+        plain.pop(key, None)
+    return plain

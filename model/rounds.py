@@ -29,31 +29,13 @@ class Round:
     commitments: dict[str, float] = field(default_factory=dict)
 
 
-def reference_multiple(model, lab) -> float:
-    """Revenue multiple at reference sentiment and rates: depends on the lab's growth only."""
-    rounds = model.config.rounds
-    exponent = rounds.growth_elasticity * (lab.growth - rounds.growth_reference)
-    return min(rounds.ceiling_multiple, max(rounds.floor_multiple,
-                                            rounds.multiple * math.exp(max(-50.0, min(50.0, exponent)))))
-
-
-def opening_multiple(model, lab) -> float:
-    rounds = model.config.rounds
-    economy = model.config.economy
-    return pricing.round_multiple(
-        reference_multiple(model, lab), model.sentiment - economy.sentiment_reference,
-        economy.interest_rate - economy.rate_reference, sentiment_elasticity=rounds.sentiment_elasticity,
-        sentiment_scale=rounds.sentiment_scale, rate_elasticity=rounds.rate_elasticity,
-        floor=rounds.floor_multiple, ceiling=rounds.ceiling_multiple)
-
-
 def settle(model, rnd: Round) -> dict:
     """Price and fill the round, move the money and the shares; return the round's record."""
     lab = rnd.lab
     rounds = model.config.rounds
     economy = model.config.economy
     revenue = lab.revenue_weekly * 52.0
-    m_ref = reference_multiple(model, lab)
+    m_ref = lab.reference_multiple()
     floor = rounds.floor_multiple
     partners = sum(rnd.commitments.values())
     exponent = (rounds.outside_sentiment_elasticity * pricing.saturating(
@@ -65,7 +47,7 @@ def settle(model, rnd: Round) -> dict:
     def appetite(m: float) -> float:
         return depth * (m_ref / m) ** rounds.outside_price_elasticity
 
-    multiple = pricing.down_round_multiple(opening_multiple(model, lab), partners, rnd.size, appetite,
+    multiple = pricing.down_round_multiple(lab.asking_multiple(), partners, rnd.size, appetite,
                                            step=rounds.down_round_step, floor=floor)
     filled = partners + appetite(multiple) >= rnd.size
     scale = min(1.0, rnd.size / partners) if partners > 0.0 else 0.0

@@ -129,6 +129,7 @@ class Market:
     noise_halflife_weeks: float = _f("positive", 26.0)
     sentiment_weeks: int = _f("positive", 26)
     market_return_last_year: float = _f("rate", 0.18)
+    latent_reference: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -514,6 +515,8 @@ def _cross_check(config: ScenarioConfig, path: Path) -> None:
         raise InputError(f"{path}: field 'rounds.ceiling_multiple' must exceed rounds.multiple")
     if config.market.earnings_share + config.market.trend_share > 1.0:
         raise InputError(f"{path}: field 'market.trend_share': with earnings_share it must not exceed 1")
+    if config.market.latent_reference:
+        resolve_path(config.market.latent_reference)    # InputError naming it if it does not exist
     if config.market.earnings_growth_min > config.market.earnings_growth_max:
         raise InputError(f"{path}: field 'market.earnings_growth_min' must not exceed market.earnings_growth_max")
     if config.market.trend_weeks > 52:

@@ -32,30 +32,11 @@ def run_task(task) -> dict[str, pd.DataFrame]:
     return {name: table for name, table in model.tables().items() if isinstance(table, pd.DataFrame)}
 
 
-def run_summary(args) -> dict:
-    """One run of a scenario, reduced to what ensemble checks read (picklable, for pools).
-
-    `args` is (seed, parameters): parameters are CircularFinance keywords.
-    """
-    from model.model import CircularFinance
-
-    seed, parameters = args
-    model = CircularFinance(rng=seed, **parameters)
-    model.run()
-    tables = model.tables()
-    episodes, weekly = tables["episodes"], tables["weekly"]
-    return {"seed": seed, "episodes": len(episodes), "burst": int((~episodes["censored"]).sum()),
-            "lifetimes": episodes["lifetime_weeks"].tolist(), "causes": episodes["cause"].tolist(),
-            "peak_pf": float(weekly["basket_pf"].max()),
-            "finite": bool(np.isfinite(weekly.select_dtypes("number").to_numpy(dtype=float)).all()),
-            "events": [text for _, text in model.events]}
-
-
-def ensemble(parameters: dict, seeds: int = 32, workers: int | None = None) -> list[dict]:
-    """Summaries of `seeds` runs (seeds 0..n-1) of one set of parameters, on a process pool."""
+def ensemble(function, tasks: list, workers: int | None = None) -> list:
+    """`function` applied to every task on a process pool, results in the order of the tasks."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # A fresh interpreter per worker: forking a process that may hold threads is unsafe.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(run_summary, [(seed, parameters) for seed in range(seeds)]))
+        return list(pool.map(function, tasks, chunksize=1))
