@@ -7,13 +7,14 @@ or out. `ActiveFund` values each stock with its current strategy (design 6.4): e
 fundamental: real, surviving cash flows) or trend-following (the price its recent trend would
 reach). Its target weight in a stock is the stock's cap weight tilted toward value,
 
-    w_j = e · b_j (V_j / P_j)^κ exp(δ_j + u_j) / Σ_i b_i (V_i / P_i)^κ exp(δ_i + u_i),
+    w_j ∝ b_j exp(L tanh((κ log(V_j / P_j) + u_j) / L) + δ_j),   Σ_j w_j = e,
 
 a log-linear form of the mean-variance tilt (Koijen and Yogo 2019): κ = 1 / (γ σ² T) is the
 expected yearly return of closing a gap over T years, divided by risk aversion γ times
 residual variance σ², so mispricing can persist and grow (limits to arbitrage) but is pulled
-back once what feeds it stops. δ is latent demand (the part of the opening holdings that the
-strategies' valuations do not explain) and u its weekly noise. A fund trades to its target
+back once what feeds it stops. u is the strategy's demand noise, L the most a mandate lets a
+fund tilt a stock's log weight either way (tracking-error limits), δ latent demand (the part
+of the opening holdings that the strategies' valuations do not explain). A fund trades to its target
 every week; persistence lives in the beliefs, not in the orders. Funds review their strategy
 in turn, each about once a quarter, with a discrete-choice (logit) rule on each strategy's
 recent return (Brock and Hommes 1998). `OtherHolders` (foreign and direct holders, the
@@ -26,6 +27,7 @@ import mesa
 import numpy as np
 
 from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME
+from economy.market import tilt
 
 EARNINGS, CASH, TREND = 0, 1, 2
 STRATEGIES = ("earnings", "cash", "trend")
@@ -66,6 +68,11 @@ class Fund(mesa.Agent):
 class IndexFund(Fund):
     """Holds the whole market by cap weight; buys net inflows at any price."""
 
+    def order(self) -> float:
+        """This week's net flow, invested at cap weights: all the cash savers brought (or, when
+        negative, the cash they took out, raised by selling pro rata)."""
+        return self.cash_balance()
+
 
 class ActiveFund(Fund):
     def __init__(self, model, name: str, strategy: int):
@@ -76,6 +83,13 @@ class ActiveFund(Fund):
     def strategy_name(self) -> str:
         return STRATEGIES[self.strategy]
 
+    def review_strategy(self, fitness: np.ndarray, available: np.ndarray) -> None:
+        """About once every `review_weeks`, pick a strategy by the logit rule on track records."""
+        spec = self.model.config.market
+        rng = self.model.rng
+        if rng.random() < 1.0 / spec.review_weeks:
+            self.strategy = int(choose_strategies(rng, fitness, spec.switching_intensity, 1, available)[0])
+
 
 class OtherHolders:
     """Foreign and direct holders: the Outside World's own slice of every stock (not a fund)."""
@@ -85,18 +99,15 @@ class OtherHolders:
         self.cash = world.cash
 
 
-def appetite(values: np.ndarray, shares: np.ndarray, taste: np.ndarray, kappa) -> np.ndarray:
-    """The numerator of w above over P^(1−κ): S·V^κ·exp(δ+u), per strategy (rows) and stock."""
-    return shares * np.exp(kappa * np.log(np.maximum(values, 1e-300))) * taste
-
-
-def strategy_weights(values: np.ndarray, prices: np.ndarray, shares: np.ndarray, taste: np.ndarray,
-                     equity_share: float, kappa) -> np.ndarray:
+def strategy_weights(values: np.ndarray, prices: np.ndarray, shares: np.ndarray, noise: np.ndarray,
+                     latent: np.ndarray, equity_share: float, kappa, bound: float) -> np.ndarray:
     """Target weights per strategy (rows) and stock (columns): w above, summing to `equity_share`.
 
-    `values` are per share; `taste` is exp(δ + u), latent demand and its noise, per stock.
+    `values` are per share; `noise` each strategy's demand noise per stock; `latent` the latent
+    demand per stock; the tilt is bounded by ±`bound` in log weight (`economy.market.tilt`).
     """
-    raw = appetite(values, shares, taste, kappa) * prices ** (1.0 - np.asarray(kappa))
+    log_tilt, _ = tilt(values, prices, noise, kappa, bound)
+    raw = shares * prices * np.exp(log_tilt + latent)
     return equity_share * raw / raw.sum(axis=-1, keepdims=True)
 
 

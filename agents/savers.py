@@ -113,12 +113,14 @@ class SaverPool:
         self.unit_accounts = {f.name: ledger.open(OWNER, f"units:{f.name}", ASSET)
                               for f in [*index_funds, *active_funds]}
 
-        # Ages: retirees, a post-war bulge about to retire, and workers spread over working life.
+        # Ages: retirees (as many at each age as survive to it), a post-war bulge about to retire,
+        # and workers spread over working life; each account's death age drawn from the life table.
         draw = rng.random(n)
         age = np.select(
             [draw < spec.retiree_share, draw < spec.retiree_share + spec.boomer_share],
-            [rng.uniform(spec.retirement_age, spec.death_age, n), rng.uniform(55.0, spec.retirement_age, n)],
+            [self._retiree_ages(rng.random(n)), rng.uniform(55.0, spec.retirement_age, n)],
             rng.uniform(25.0, 55.0, n))
+        death = self._death_ages(age, rng.random(n))
         salary = rng.lognormal(0.0, 0.5, n)
         # Balances rise with age through working life (Survey of Consumer Finances profile).
         wealth = rng.lognormal(0.0, 1.0, n) * np.clip((age - 20.0) / 45.0, 0.1, 1.0)
@@ -131,7 +133,7 @@ class SaverPool:
             index_of = np.arange(n) % len(index_funds)
         # Sort by the pair of funds held, so each pair's accounts are one contiguous block.
         order = np.argsort(index_of * max(1, len(active_funds)) + active_of, kind="stable")
-        age, salary, wealth = age[order], salary[order], wealth[order]
+        age, salary, wealth, death = age[order], salary[order], wealth[order], death[order]
         self.index_of, self.active_of = index_of[order], active_of[order]
         key = self.index_of * max(1, len(active_funds)) + self.active_of
         self.starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
@@ -141,6 +143,7 @@ class SaverPool:
         self.salary = salary * (spec.wages / salary.sum())
         self.relative_wealth = wealth
         self.age_offset = age                   # age = offset + weeks elapsed / 52
+        self.death_age = death
         self.draw = np.where(age >= spec.retirement_age, spec.withdrawal_rate / 52.0, 0.0)
         self.pay = np.where(age >= spec.retirement_age, 0.0, self.salary)
         self.calendar: dict[int, list[tuple[str, np.ndarray]]] = {}
@@ -159,12 +162,31 @@ class SaverPool:
     def ages(self) -> np.ndarray:
         return self.age_offset + self.model.week / 52.0
 
+    def _death_ages(self, age: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Age at death given today's age, from a Gompertz life table (mortality rising by a
+        constant share a year, Gompertz 1825): inverse of the survival curve at uniform draws u,
+        at most `oldest_age`."""
+        spec = self.spec
+        b, m65 = spec.mortality_growth, spec.mortality_at_65
+        start = np.exp(b * (age - 65.0))
+        death = 65.0 + np.log(start - b / m65 * np.log(np.maximum(u, 1e-300))) / b
+        return np.minimum(death, spec.oldest_age)
+
+    def _retiree_ages(self, u: np.ndarray) -> np.ndarray:
+        """Retirees' ages, as many at each age as the life table lets survive from retirement."""
+        spec = self.spec
+        ages = np.linspace(spec.retirement_age, spec.oldest_age, 400)
+        b, m65 = spec.mortality_growth, spec.mortality_at_65
+        alive = np.exp(-m65 / b * (np.exp(b * (ages - 65.0)) - np.exp(b * (spec.retirement_age - 65.0))))
+        cumulative = np.concatenate([[0.0], np.cumsum((alive[1:] + alive[:-1]) / 2.0)])
+        return np.interp(u * cumulative[-1], cumulative, ages)
+
     def _schedule(self, rows: np.ndarray, week: int) -> None:
         """Put the retirement and death of these accounts in the calendar (by week, within the run)."""
         spec = self.spec
         age = self.age_offset[rows] + week / 52.0
         horizon = self.model.config.steps
-        for event, at in (("retire", spec.retirement_age), ("die", spec.death_age)):
+        for event, at in (("retire", spec.retirement_age), ("die", self.death_age[rows])):
             due = np.ceil((at - age) * 52.0 - 1e-9).astype(np.int64) + week
             keep = (due >= week) & (due < horizon)
             order = np.argsort(due[keep], kind="stable")
@@ -257,13 +279,20 @@ class SaverPool:
         spec = self.spec
         for event, rows in self.calendar.pop(week, []):
             if event == "retire":
+                # An account that died before retiring has passed to a young heir: not this one.
+                rows = rows[self.age_offset[rows] + week / 52.0 >= spec.retirement_age - 1e-6]
                 self.pay[rows] = 0.0
                 self.draw[rows] = spec.withdrawal_rate / 52.0
             else:
-                self.age_offset[rows] = 25.0 - week / 52.0
-                self.pay[rows] = self.salary[rows]
-                self.draw[rows] = 0.0
-                self.glide[rows] = glide_path(np.full(len(rows), 25.0), spec)
+                # The heir is a generation younger, a worker or already retired.
+                heir = np.clip(self.age_offset[rows] + week / 52.0 - spec.generation_years, 25.0,
+                               spec.oldest_age - 1.0)
+                self.age_offset[rows] = heir - week / 52.0
+                self.death_age[rows] = self._death_ages(heir, self.model.rng.random(len(rows)))
+                retired = heir >= spec.retirement_age
+                self.pay[rows] = np.where(retired, 0.0, self.salary[rows])
+                self.draw[rows] = np.where(retired, spec.withdrawal_rate / 52.0, 0.0)
+                self.glide[rows] = glide_path(heir, spec)
                 self._schedule(rows, week)
         if week % 13 == 0:
             self.glide = glide_path(self.ages(), spec)

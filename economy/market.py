@@ -42,16 +42,32 @@ PRICE_DOMAIN = (1e-6, 1e6)   # a price beyond these multiples of its opening val
 BRACKET_STEPS = 12            # outward doublings from a 5% step: up to a factor e^100 either way
 
 
+def tilt(values, prices, noise, kappa, bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """An active fund's log tilt toward value, L·tanh((κ log(V/P) + n)/L), and its derivative
+    with respect to log P (how much of the price elasticity κ is left, 0 when saturated).
+
+    Without a bound, a fund whose elasticity κ is small would let a noise shock n move the
+    price by a factor e^(n/κ); a mandate keeps a stock's weight within e^(±L) of its
+    benchmark weight, so neither valuations nor noise can take a fund all in or all out.
+    """
+    z = kappa * np.log(np.maximum(values, 1e-300) / prices) + noise
+    saturation = np.tanh(z / bound)
+    return bound * saturation, kappa * (1.0 - saturation ** 2)
+
+
 @dataclass
 class Orders:
     """One week's demand, as `Market.clear` reads it (rows index the register)."""
     index_rows: list[int]
     index_flows: np.ndarray          # $ per index fund, invested at cap weights
     active_rows: list[int]
-    active_appetite: np.ndarray      # funds x stocks: S·V^κ·exp(δ+u), the weight numerator over P^(1-κ)
+    active_values: np.ndarray        # funds x stocks: each fund's valuation per share
+    active_noise: np.ndarray         # funds x stocks: each fund's demand noise (log weight)
+    latent: np.ndarray               # latent demand per stock (log weight)
     active_cash: np.ndarray          # $ per active fund
     equity_share: float              # share of an active fund's wealth in stocks
     kappa: np.ndarray                # active funds' tilt elasticity, per stock
+    tilt_bound: float                # most a tilt can move a log weight, either way
     other_row: int
     other_target: np.ndarray         # shares other holders want at the opening prices
     other_elasticity: float
@@ -217,12 +233,19 @@ class _Demand:
         self.gamma = orders.other_target * market.prices ** orders.other_elasticity
         self.supply = market.shares
 
+    def _active(self, prices: np.ndarray):
+        """Active funds' shares demanded, weights and the derivative of their log numerators."""
+        o = self.orders
+        log_tilt, slope = tilt(o.active_values, prices, o.active_noise, self.kappa, o.tilt_bound)
+        u = self.supply * prices * np.exp(log_tilt + o.latent)
+        share = u / u.sum(axis=1, keepdims=True)
+        wealth = np.maximum(o.active_cash + self.h_active @ prices, 0.0)
+        return o.equity_share * wealth[:, None] * share / prices, share, wealth, slope
+
     def parts(self, prices: np.ndarray):
         """(active, index, other, issuer) shares demanded at `prices`."""
         o = self.orders
-        u = o.active_appetite * prices ** (1.0 - self.kappa)
-        wealth = np.maximum(o.active_cash + self.h_active @ prices, 0.0)
-        active = o.equity_share * wealth[:, None] * u / u.sum(axis=1, keepdims=True) / prices
+        active = self._active(prices)[0]
         index = np.maximum(self.h_index + self.index_orders / prices, 0.0)
         other = self.gamma * prices ** -o.other_elasticity
         issuer = o.issuer_dollars / prices
@@ -236,13 +259,11 @@ class _Demand:
         """d excess_j / d x_l, excess as a share of supply."""
         o = self.orders
         prices = np.exp(x)
-        u = o.active_appetite * prices ** (1.0 - self.kappa)
-        share = u / u.sum(axis=1, keepdims=True)
-        wealth = np.maximum(o.active_cash + self.h_active @ prices, 1e-300)
-        active = o.equity_share * wealth[:, None] * share / prices
-        # d log D_kj / d x_l = h_kl P_l / W_k − (1−κ_l) share_kl + δ_jl (1 − κ_j − 1)
-        a = self.h_active * prices / wealth[:, None] - (1.0 - self.kappa) * share
-        jac = active.T @ a - np.diag(self.kappa * active.sum(axis=0))
+        active, share, wealth, slope = self._active(prices)
+        # d log u_kl / d x_l = 1 − slope_kl; d log D_kj / d x_l = h_kl P_l / W_k − share_kl (1 − slope_kl)
+        # + δ_jl (1 − slope_kj − 1).
+        a = self.h_active * prices / np.maximum(wealth, 1e-300)[:, None] - share * (1.0 - slope)
+        jac = active.T @ a - np.diag((active * slope).sum(axis=0))
         index_orders = self.index_orders / prices
         buying = (self.h_index + index_orders) > 0.0
         diagonal = (-(index_orders * buying).sum(axis=0) - o.other_elasticity * self.gamma * prices ** -o.other_elasticity

@@ -38,7 +38,8 @@ def round_multiple(reference: float, sentiment_gap: float, rate_gap: float, *, s
 def down_round_multiple(opening: float, partners: float, size: float, appetite, *, step: float,
                         floor: float) -> float:
     """The highest multiple on the grid opening·(1−step)^n, n = 0, 1, ..., not below the floor,
-    at which partners plus outside appetite fill the round; the floor step if none does.
+    at which partners plus outside appetite fill the round; the lowest grid point not below the
+    floor if none does (the round then takes what it can get).
 
     `appetite(m)` must not rise with m (cheaper rounds attract at least as much money), so the
     answer is found by bisection on n: at most ~60 evaluations for any step in (0, 1).

@@ -61,15 +61,6 @@ def implied_discount_rate(price_to_earnings: float, growth_now: float, long_run_
     return brentq(gap, low, high, xtol=1e-12)
 
 
-def earnings_value(eps_ttm, eps_growth, long_run_growth: float, halflife_years: float,
-                   discount_rate: float, growth_bounds: tuple[float, float]) -> np.ndarray:
-    """Earnings-based value per share: M fed with reported EPS and its growth, the growth kept
-    within the range analysts' long-term forecasts take (one freak quarter is not a trend)."""
-    growth = np.clip(eps_growth, *growth_bounds)
-    value = np.asarray(eps_ttm, dtype=float) * growth_multiple(growth, long_run_growth, halflife_years, discount_rate)
-    return np.maximum(value, MIN_VALUE)
-
-
 def growth_of(now: float, before: float) -> float:
     """Growth of a trailing total over the year before; with a non-positive base, +100% or 0."""
     if before <= 0.0:
@@ -93,12 +84,3 @@ def maintained_margin(cash_cost: float, capex_cost: float, wear: float, headroom
     """Cloud profit per $ of revenue after the capex that keeps its capacity from wearing out:
     1 - cash cost - capex per $ of yearly capacity x yearly wear x (1 + spare capacity)."""
     return 1.0 - cash_cost - capex_cost * wear * (1.0 + headroom)
-
-
-def lab_intrinsic_value(revenue: float, growth: float, halflife_years: float, mature_margin: float,
-                        long_run_growth: float, discount_rate: float) -> float:
-    """What a lab's real business is worth, never its last round price: its real revenue at a
-    mature margin, growing as its revenue process says (design 7)."""
-    if revenue <= 0.0:
-        return 0.0
-    return float(revenue * mature_margin * growth_multiple(growth, long_run_growth, halflife_years, discount_rate))

@@ -16,7 +16,8 @@ savers' extrapolation, latent demand), not in the price.
   market starting at price/fundamental 1 at the reference rate.
 - **Earnings-based value**: the same formula fed with reported EPS (last three quarters plus the
   analysts' estimate of the current one, which includes the gains that rounds already priced)
-  and its growth.
+  and a growth belief revised at each quarter's statements part of the way toward the latest
+  year's EPS growth (sticky expectations).
 - **Trend value**: the price carried along its last quarter's trend.
 - **Latent demand** δ (Koijen and Yogo 2019): what the opening holdings show that the valuations
   do not explain, set once so the opening prices clear; and its noise u, a persistent (AR(1))
@@ -29,7 +30,7 @@ import math
 
 import numpy as np
 
-from agents.funds import CASH, EARNINGS, TREND, appetite, strategy_weights, tilt_elasticity
+from agents.funds import CASH, EARNINGS, TREND, strategy_weights, tilt_elasticity
 from economy.valuation import (MIN_VALUE, annualised_return, growth_multiple, growth_of, implied_discount_rate,
                                maintained_margin, trend_value)
 
@@ -69,6 +70,7 @@ class Beliefs:
         self.fitness = np.log(np.maximum(mix, 1e-6)) / max(spec.switching_intensity, 1e-9)
         self.fitness -= self.fitness.max()
         self.values = np.zeros((3, len(market.names)))
+        self.earnings_growth: np.ndarray | None = None   # earnings investors' growth belief, per stock
         self.fundamental = np.zeros(len(market.names))
         self.reference_excess = self.reported_earnings() / float(market.caps().sum()) + spec.long_run_growth \
             - economy.rate_reference
@@ -120,9 +122,6 @@ class Beliefs:
         """Other holders' exp(latent demand + noise) per stock."""
         return np.exp(self.latent + self.noise + self.market_noise)
 
-    def strategy_taste(self) -> np.ndarray:
-        """Each strategy's exp(latent demand + its own noise), strategies x stocks."""
-        return np.exp(self.latent + self.strategy_noise)
 
     def reported_earnings(self) -> float:
         """The market's reported earnings over the last year: the giants' and the rest's."""
@@ -161,10 +160,12 @@ class Beliefs:
         spec, economy = config.market, config.economy
         k = self.discount_rate
         eps, eps_growth = self._reported_eps()
+        if self.earnings_growth is None:      # at the opening: last year's growth, as reported
+            self.earnings_growth = np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)
         giants, labs = model.giants, model.labs
         growth = np.concatenate([
             [g.spec.core_growth for g in giants], [g.other_growth() for g in giants], [lab.growth for lab in labs],
-            [spec.rest_growth], np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)])
+            [spec.rest_growth], self.earnings_growth])
         halflife = np.concatenate([
             np.full(len(giants), spec.growth_halflife_years), np.full(len(giants), economy.cloud_growth_halflife_years),
             [lab.spec.growth_halflife_years for lab in labs], [spec.growth_halflife_years],
@@ -205,6 +206,15 @@ class Beliefs:
         totals[self.rest] = rest_multiple * self.rest_earnings
         return np.maximum(totals / self.market.shares, MIN_VALUE)
 
+    def revise_growth(self) -> None:
+        """After the statements, earnings investors revise their growth belief part of the way
+        toward the latest year's EPS growth (sticky expectations: Bouchaud, Krüger, Landier and
+        Thesmar 2019), within the range of analysts' long-term forecasts."""
+        spec = self.model.config.market
+        _, eps_growth = self._reported_eps()
+        latest = np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)
+        self.earnings_growth = self.earnings_growth + spec.earnings_growth_revision * (latest - self.earnings_growth)
+
     def _reported_eps(self) -> tuple[np.ndarray, np.ndarray]:
         """Trailing EPS as analysts see it (three reported quarters and the current estimate) and
         its growth over the year before; for the rest of the market, its earnings run-rate."""
@@ -223,12 +233,8 @@ class Beliefs:
     def strategy_weights(self) -> np.ndarray:
         """Target weights of each strategy (rows) in each stock at this week's opening prices."""
         spec = self.model.config.market
-        return strategy_weights(self.values, self.market.prices, self.market.shares, self.strategy_taste(),
-                                spec.equity_share, self.kappa)
-
-    def appetite(self) -> np.ndarray:
-        """Each strategy's weight numerator over P^(1−κ), for the clearing (see agents.funds)."""
-        return appetite(self.values, self.market.shares, self.strategy_taste(), self.kappa)
+        return strategy_weights(self.values, self.market.prices, self.market.shares, self.strategy_noise,
+                                self.latent, spec.equity_share, self.kappa, spec.tilt_bound)
 
     def other_target(self) -> np.ndarray:
         """Shares foreign and direct holders want at this week's opening prices."""
@@ -243,9 +249,13 @@ class Beliefs:
         rng = self.model.rng
         keep = 0.5 ** (1.0 / spec.noise_halflife_weeks)
         scale = math.sqrt(1.0 / 52.0)
-        self.noise = keep * self.noise + spec.noise_stock * scale * rng.standard_normal(len(self.noise))
+        # Per-stock noise is each company's own: the rest of the market stands for some 500 companies
+        # whose own noise cancels, so it has none (its market-wide noise is the holders' own).
+        own = np.ones(len(self.noise))
+        own[self.rest] = 0.0
+        self.noise = keep * self.noise + own * spec.noise_stock * scale * rng.standard_normal(len(self.noise))
         self.market_noise = keep * self.market_noise + spec.noise_market * scale * rng.standard_normal()
-        sizes = np.array([spec.noise_earnings, 0.0, spec.noise_earnings])[:, None]   # value investors add none
+        sizes = np.array([spec.noise_earnings, 0.0, spec.noise_earnings])[:, None] * own   # value funds: none
         self.strategy_noise = keep * self.strategy_noise + sizes * scale * rng.standard_normal(self.strategy_noise.shape)
 
     def step_rest_earnings(self) -> None:

@@ -16,7 +16,7 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from agents.funds import CASH, EARNINGS, TREND, choose_strategies
+from agents.funds import CASH, EARNINGS, TREND, ActiveFund
 from agents.giant import TechGiant
 from agents.lab import RUNWAY_CAP_WEEKS, AILab
 from agents.savers import OWNER as SAVERS
@@ -216,19 +216,17 @@ class CircularFinance(mesa.Model):
         market = self.market
         beliefs = self.beliefs
         ledger = self.ledger
-        if self.active_funds and self.week > 0:
-            reviewing = [f for f in self.active_funds if self.rng.random() < 1.0 / spec.review_weeks]
-            if reviewing:
-                for fund, strategy in zip(reviewing, choose_strategies(
-                        self.rng, beliefs.fitness, spec.switching_intensity, len(reviewing), beliefs.available)):
-                    fund.strategy = int(strategy)
+        if self.week > 0 and self.active_funds:
+            self.agents_by_type[ActiveFund].do("review_strategy", beliefs.fitness, beliefs.available)
         weights = beliefs.strategy_weights()
+        strategies = np.array([f.strategy for f in self.active_funds], dtype=int)
         rest_buyback = -spec.rest_net_issuance * float(market.caps()[beliefs.rest]) / 52.0
         orders = Orders(
             index_rows=[f.row for f in self.index_funds],
-            index_flows=np.array([ledger.balances[f.cash] for f in self.index_funds]),
+            index_flows=np.array([f.order() for f in self.index_funds]),
             active_rows=[f.row for f in self.active_funds],
-            active_appetite=beliefs.appetite()[np.array([f.strategy for f in self.active_funds], dtype=int)],
+            active_values=beliefs.values[strategies], active_noise=beliefs.strategy_noise[strategies],
+            latent=beliefs.latent, tilt_bound=spec.tilt_bound,
             active_cash=np.array([ledger.balances[f.cash] for f in self.active_funds]),
             equity_share=spec.equity_share, kappa=beliefs.kappa, other_row=self.other_row,
             other_target=beliefs.other_target(),
@@ -267,6 +265,7 @@ class CircularFinance(mesa.Model):
         statements = [giant.close_quarter() for giant in self.giants]
         for statement in statements:
             self.datacollector.add_table_row("giant_quarters", {**stamp, **statement}, ignore_missing=True)
+        self.beliefs.revise_growth()
         marks = sum(statement["profit_marks"] for statement in statements)
         if marks < 0.0 <= self.last_marks:
             worst = min(statements, key=lambda st: st["profit_marks"])

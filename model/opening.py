@@ -81,8 +81,8 @@ def open_economy(model) -> None:
 def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
     """The market, its holders and the savers, in equilibrium at the opening prices.
 
-    `tastes` is the latent demand and other holders' scale of the scenario the model is a
-    counterfactual of (see `reference_tastes`): kept as they are, the counterfactual's own
+    `tastes` is the latent demand and other holders' demand scale (per unit of their share) of
+    the scenario the model is a counterfactual of (see `reference_tastes`): kept as they are, the counterfactual's own
     beliefs then move prices in its first week. Without it they are solved here.
     """
     config = model.config
@@ -124,7 +124,7 @@ def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
         weights, _ = _latent_demand(beliefs, market, shares - index_holdings, wealth, chosen)
     else:
         # A counterfactual keeps the reference's tastes and opens at its own equilibrium prices.
-        beliefs.latent, beliefs.other_scale = tastes[0].copy(), tastes[1]
+        beliefs.latent, beliefs.other_scale = tastes[0].copy(), tastes[1] * spec.other_holders_share
         factor = _opening_prices(beliefs, market, index_holdings / shares, wealth / total, chosen)
         prices = market.prices
         market.opening_prices = prices.copy()
@@ -180,7 +180,8 @@ def _opening_prices(beliefs: Beliefs, market: Market, index_fraction: np.ndarray
     other_row = holder("other", np.zeros(len(names)))
     before = float(market.caps().sum())
     orders = Orders(index_rows=[index_row], index_flows=np.zeros(1), active_rows=active_rows,
-                    active_appetite=beliefs.appetite()[chosen], active_cash=np.zeros(len(active_rows)),
+                    active_values=beliefs.values[chosen], active_noise=beliefs.strategy_noise[chosen],
+                    latent=beliefs.latent, tilt_bound=spec.tilt_bound, active_cash=np.zeros(len(active_rows)),
                     equity_share=spec.equity_share, kappa=beliefs.kappa, other_row=other_row,
                     other_target=beliefs.other_target(), other_elasticity=beliefs.other_elasticity,
                     issuer_dollars=np.zeros(len(names)))
@@ -242,7 +243,9 @@ def reference_tastes(config, rng) -> tuple[np.ndarray, float] | None:
         return None
     reference = dataclasses.replace(reference, market=dataclasses.replace(reference.market, latent_reference=""))
     model = CircularFinance(reference, years=None, rng=copy.deepcopy(rng))
-    return model.beliefs.latent.copy(), model.beliefs.other_scale
+    # Other holders' demand per unit of their share of the market: a counterfactual with another
+    # share scales it, instead of asking the same holders to hold a different share.
+    return model.beliefs.latent.copy(), model.beliefs.other_scale / reference.market.other_holders_share
 
 
 def _economy(config) -> dict:

@@ -109,9 +109,11 @@ class Market:
     lab_mature_margin: float = _f("share", 0.2)
     earnings_growth_min: float = _f("rate", -0.2)
     earnings_growth_max: float = _f("rate", 0.4)
+    earnings_growth_revision: float = _f("share", 0.5)
     volatility_halflife_weeks: float = _f("positive", 13.0)
     normal_volatility: float = _f("positive", 0.16)
     risk_appetite_range: float = _f("positive", 4.0)
+    tilt_bound: float = _f("positive", 1.1)
     equity_share: float = _f("share", 0.95)
     risk_aversion: float = _f("positive", 5.0)
     residual_volatility: float = _f("positive", 0.25)
@@ -123,7 +125,7 @@ class Market:
     trend_share: float = _f("share", 0.2)
     trend_weeks: int = _f("positive", 13)
     trend_horizon: float = _f("amount", 0.5)
-    noise_market: float = _f("amount", 0.12)
+    noise_market: float = _f("amount", 0.16)
     noise_stock: float = _f("amount", 0.15)
     noise_earnings: float = _f("amount", 0.6)
     noise_halflife_weeks: float = _f("positive", 26.0)
@@ -149,7 +151,10 @@ class Savers:
     contribution_rate: float = _f("share", 0.1)
     withdrawal_rate: float = _f("share", 0.04)
     retirement_age: float = _f("positive", 65.0)
-    death_age: float = _f("positive", 90.0)
+    oldest_age: float = _f("positive", 105.0)
+    mortality_at_65: float = _f("share", 0.014)
+    mortality_growth: float = _f("positive", 0.09)
+    generation_years: float = _f("positive", 30.0)
     retiree_share: float = _f("share", 0.2)
     boomer_share: float = _f("share", 0.25)
     rebalance_weeks: float = _f("positive", 13.0)
@@ -527,8 +532,8 @@ def _cross_check(config: ScenarioConfig, path: Path) -> None:
         raise InputError(f"{path}: field 'savers.panic_weeks_min' must not exceed savers.panic_weeks_max")
     if config.savers.retiree_share + config.savers.boomer_share > 1.0:
         raise InputError(f"{path}: field 'savers.boomer_share': with retiree_share it must not exceed 1")
-    if config.savers.retirement_age >= config.savers.death_age or config.savers.death_age <= 25.0:
-        raise InputError(f"{path}: field 'savers.retirement_age' must be below savers.death_age (and that above 25)")
+    if config.savers.retirement_age >= config.savers.oldest_age or config.savers.oldest_age <= 25.0:
+        raise InputError(f"{path}: field 'savers.retirement_age' must be below savers.oldest_age (and that above 25)")
     if config.rounds.floor_multiple >= config.rounds.multiple:
         raise InputError(f"{path}: field 'rounds.floor_multiple' must be below rounds.multiple")
 

@@ -5,6 +5,8 @@ replicate i the same in every variant) and checks, each against its target:
 
 - **null market**: under `no_loop` and `baseline` the rest of the market (no AI story) starts
   near its fundamental value and does not drift from it (16 seeds);
+- **bubbles**: how often the AI basket forms a bubble with the loop and without it (64 seeds
+  each), bursts, and whether lifetimes and causes come from the rules;
 - **stylized facts** of weekly returns (Cont 2001), medians over 16 baseline seeds;
 - **levers**, on 32 paired seeds with a one-sided sign test: interest rate, strict
   accounting, the passive share, the labs' real revenue growth;
@@ -84,7 +86,10 @@ def summarise(task: tuple) -> dict:
             "premium_3y": float(weekly["ai_premium"].iloc[:3 * WEEKS_PER_YEAR].mean()),
             "fundamental_5y": float(weekly["basket_fundamental"].iloc[year5]),
             "lab_multiple_max": float(np.nanmax(multiples)) if labs else 0.0,
-            "episodes": len(episodes),
+            "episodes": len(episodes), "bursts": int((~episodes["censored"]).sum()),
+            "lifetimes": [float(x) for x in episodes["lifetime_weeks"]],
+            "causes": [str(c) for c, censored in zip(episodes["cause"], episodes["censored"]) if not censored],
+            "events": [text for _, text in model.events],
             "first_remaining_weeks": float(first["remaining_weeks"]) if first is not None else math.nan,
             "first_censored": bool(first["censored"]) if first is not None else None,
             "net_flow_share": float(flows.mean()),
@@ -97,7 +102,7 @@ def tasks(seeds_per_group: dict[str, int] = SEEDS, root_seed: int = ROOT_SEED) -
     from runs.experiment import replicate_seeds
 
     seeds = replicate_seeds(root_seed, max(seeds_per_group.values()))
-    wanted = {"baseline": max(seeds_per_group.values()), "no_loop": seeds_per_group["null"]}
+    wanted = {"baseline": seeds_per_group["bounds"], "no_loop": seeds_per_group["bounds"]}
     for name in VARIANTS:
         wanted.setdefault(name, seeds_per_group["levers"])
     return [(name, *VARIANTS[name], seed) for name, n in wanted.items() for seed in seeds[:n]]
@@ -136,6 +141,35 @@ def null_market(summaries: list[dict], n: int = SEEDS["null"]) -> list[Check]:
                   "0.8-1.25", bool(0.8 <= ratio <= 1.25)),
             Check("null market", f"{variant}: rest P/F peak, median", float(peak), "<= 1.5", bool(peak <= 1.5))]
     return checks
+
+
+EVENT_KINDS = ("down round", "round failed", "failed", "panic selling", "net flows turn negative",
+               "switch to cash-flow valuation", "marks on lab stakes turn negative")
+
+
+def bubbles(summaries: list[dict], n: int = SEEDS["bounds"]) -> list[Check]:
+    """The bubble is the loop's (design 10.4 and 10.5): it forms with the loop and not without it,
+    bursts by itself at dates that differ from seed to seed, with a cause the model logged."""
+    base = [s for s in _runs(summaries, "baseline", n) if not s["failed"]]
+    formed = [s for s in base if s["episodes"]]
+    burst = [s for s in formed if s["bursts"]]
+    lifetimes = {round(life, 6) for s in base for life in s["lifetimes"]}
+    events_ok = all(any(kind in event for kind in EVENT_KINDS) for s in base for event in s["events"])
+    causes_ok = all(cause for s in base for cause in s["causes"])
+    with_loop, without = (np.array([s["episodes"] > 0 for s in _runs(summaries, v, n) if not s["failed"]])
+                          for v in ("baseline", "no_loop"))
+    wins, pairs, p = _sign_test([float(x) for x in without], [float(x) for x in with_loop[:len(without)]])
+    return [
+        Check("bubbles", f"baseline runs that form a bubble (basket P/F > 1.5 for 4 weeks), {len(base)} seeds",
+              len(formed) / max(1, len(base)), "reported", None),
+        Check("bubbles", "of those, runs where it bursts before the horizon", len(burst) / max(1, len(formed)),
+              "reported", None),
+        Check("bubbles", f"no_loop runs that form one, {len(without)} seeds", float(without.mean()),
+              f"fewer than baseline's {with_loop[:len(without)].mean():.2f}: sign test p < 0.05 ({wins} of {pairs})",
+              bool(pairs and p < 0.05)),
+        Check("bubbles", "distinct lifetimes across baseline seeds", float(len(lifetimes)), "> 5", len(lifetimes) > 5),
+        Check("bubbles", "every logged event is a model rule's, every burst names a cause",
+              float(events_ok and causes_ok), "1", events_ok and causes_ok)]
 
 
 def stylized(summaries: list[dict], n: int = SEEDS["facts"]) -> list[Check]:
@@ -214,8 +248,8 @@ def flows(summaries: list[dict], root_seed: int = ROOT_SEED) -> list[Check]:
 
 
 def all_checks(summaries: list[dict]) -> list[Check]:
-    return [*null_market(summaries), *stylized(summaries), *levers(summaries), *bounds(summaries),
-            *flows(summaries)]
+    return [*null_market(summaries), *bubbles(summaries), *stylized(summaries), *levers(summaries),
+            *bounds(summaries), *flows(summaries)]
 
 
 # --------------------------------------------------------------------------- command

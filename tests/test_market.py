@@ -1,6 +1,7 @@
-"""The market side: price formation from flows, the flow multiplier, the emergent bubble and
-its bursts over an ensemble, the counterfactuals, profit against cash, extreme parameters,
-and the single-run command."""
+"""The market side (design 6, 7 and 10): the must-show properties over the ensemble that
+`python -m runs properties` prints (the same runs and the same checks), and the mechanics
+behind them on single runs: the opening equilibrium, clearing, payouts, savers, profit against
+cash, extreme parameters and the single-run command."""
 
 import subprocess
 import sys
@@ -13,25 +14,86 @@ import pytest
 from agents.funds import ActiveFund, IndexFund
 from agents.savers import RetirementAccount
 from model import CircularFinance
-from model.impulse import flow_multiplier
+from runs import properties
 from runs.simulate import ensemble
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = 32
 
 
 @pytest.fixture(scope="module")
-def ensembles():
-    """32 seeds x 10 years of the baseline and of the counterfactuals (paired seeds)."""
-    runs = {
-        "baseline": {},
-        "strict_plain": {"regime": "strict", "spend_back": False},
-        "passive_0.3": {"overrides": {"market.passive_share": 0.3}},
-        "passive_0.7": {"overrides": {"market.passive_share": 0.7}},
-    }
-    return {name: ensemble(parameters, SEEDS, workers=2) for name, parameters in runs.items()}
+def summaries():
+    """The runs `python -m runs properties` makes: 64 baseline seeds and 16 to 32 of each
+    counterfactual, replicate i on the same seed everywhere (about 4 minutes on two cores)."""
+    return ensemble(properties.summarise, properties.tasks(), workers=2)
 
 
+def _unmet(checks):
+    return "\n".join(f"{c.name}: {c.value:.3f} (target {c.target})" for c in checks if c.ok is False)
+
+
+def _named(checks, text):
+    chosen = [c for c in checks if text in c.name]
+    assert len(chosen) == 1, [c.name for c in checks]
+    return chosen[0]
+
+
+# ------------------------------------------------------------------ ensemble properties
+def test_null_market_the_rest_of_the_market_starts_fair_and_does_not_drift(summaries):
+    assert not _unmet(properties.null_market(summaries)), _unmet(properties.null_market(summaries))
+
+
+def test_the_bubble_is_the_loops_it_forms_with_the_loop_not_without_and_ends_by_itself(summaries):
+    checks = properties.bubbles(summaries)
+    assert not _unmet(checks), _unmet(checks)
+    assert _named(checks, "baseline runs that form a bubble").value >= 0.5
+    assert _named(checks, "no_loop runs that form one").value <= 0.25
+
+
+def test_weekly_returns_show_the_stylized_facts(summaries):
+    checks = [c for c in properties.stylized(summaries) if "|returns| at lag 10" not in c.name]
+    assert not _unmet(checks), _unmet(checks)
+
+
+@pytest.mark.xfail(strict=True, reason="not met by the honest model: median autocorrelation of absolute "
+                   "returns at lag 10 is about 0.049 against a target of 0.05 (README, 'What the model shows')")
+def test_volatility_clusters_for_ten_weeks(summaries):
+    check = _named(properties.stylized(summaries), "|returns| at lag 10")
+    assert check.ok, check
+
+
+def test_strict_accounting_lowers_the_premium_and_the_peak_and_lab_growth_raises_the_fundamental(summaries):
+    checks = [c for c in properties.levers(summaries) if "strict" in c.name or "revenue growth" in c.name]
+    assert len(checks) == 3
+    assert not _unmet(checks), _unmet(checks)
+
+
+@pytest.mark.xfail(strict=True, reason="not met by the honest model: prices and fundamentals both scale with "
+                   "the rate at the opening equilibrium, and rounds' rate sensitivity is not enough to lower the "
+                   "peak (README, 'What the model shows')")
+def test_a_higher_interest_rate_lowers_the_peak_and_shortens_the_first_episode(summaries):
+    checks = [c for c in properties.levers(summaries) if "rate" in c.name]
+    assert len(checks) == 2
+    assert not _unmet(checks), _unmet(checks)
+
+
+@pytest.mark.xfail(strict=True, reason="not met by the honest model: the AI premium is made by active "
+                   "earnings-based funds, and passive money replaces them (README, 'What the model shows')")
+def test_a_larger_passive_share_raises_the_peak(summaries):
+    check = _named(properties.levers(summaries), "passive share")
+    assert check.ok, check
+
+
+def test_no_runaway_valuations_and_no_failed_run(summaries):
+    assert not _unmet(properties.bounds(summaries)), _unmet(properties.bounds(summaries))
+
+
+def test_flow_multiplier_is_in_the_gabaix_koijen_range_and_rises_with_passive_share(summaries):
+    checks = properties.flows(summaries)
+    assert not _unmet(checks), _unmet(checks)
+    assert abs(_named(checks, "net flow into stocks").value) < 0.03   # small next to market value (Z.1)
+
+
+# ----------------------------------------------------------------------- single runs
 def test_the_population_is_made_of_inspectable_mesa_agents():
     model = CircularFinance(years=0.2)
     assert len(model.agents_by_type[RetirementAccount]) == 1000
@@ -44,76 +106,105 @@ def test_the_population_is_made_of_inspectable_mesa_agents():
     assert set(fund.holdings()) == {"Microsoft", "Alphabet", "Amazon", "Oracle", "Rest"}
 
 
-def test_every_share_is_held_and_prices_move_with_flows():
-    model = CircularFinance(years=1, check_ledger=True)   # checks shares conserved every step
+def test_weekly_columns_other_code_reads_keep_their_names():
+    weekly = CircularFinance(years=0.1).run().tables()["weekly"]
+    giants, labs = ["Microsoft", "Alphabet", "Amazon", "Oracle"], ["OpenAI", "Anthropic"]
+    expected = {"basket_price", "basket_fundamental", "basket_pf", "ai_premium", "pf_Rest",
+                *(f"pf_{g}" for g in giants), *(f"price_{g}" for g in giants),
+                *(f"{lab}_valuation" for lab in labs), *(f"{lab}_revenue" for lab in labs)}
+    assert expected <= set(weekly.columns)
+
+
+QUIET = {"market.noise_market": 0.0, "market.noise_stock": 0.0, "market.noise_earnings": 0.0,
+         "market.rest_volatility": 0.0, "rounds.outside_noise": 0.0, "market.review_weeks": 1e9,
+         **{f"giants.{g}.core_volatility": 0.0 for g in ("Microsoft", "Alphabet", "Amazon", "Oracle")},
+         **{f"labs.{lab}.revenue_volatility": 0.0 for lab in ("OpenAI", "Anthropic")}}
+
+
+@pytest.mark.parametrize("scenario", ["baseline", "no_loop"])
+def test_the_opening_is_an_equilibrium_nothing_jumps_at_step_zero(scenario):
+    """With every shock switched off (and no fund reviewing its strategy), the first week's
+    clearing leaves prices near where they opened, in the calibrated scenario and in a
+    counterfactual that opens at its own equilibrium. What moves them is a week of growth and
+    flows (under 1%) and, in the baseline, the calibrated Q1 round closing a little above what
+    analysts expected (Amazon +2.5%); before the opening was an equilibrium, week 0 moved the AI
+    basket by a quarter."""
+    model = CircularFinance(scenario, years=0.1, rng=1, overrides=QUIET)
     opening = model.market.prices.copy()
+    model.step()
+    assert np.max(np.abs(model.market.prices / opening - 1.0)) < 0.03
+
+
+def test_the_calibrated_scenario_opens_at_observed_prices_and_the_rest_of_the_market_at_its_fundamental():
+    model = CircularFinance(years=0.1)
+    config = model.config
+    observed = [g.price for g in config.giants]
+    assert np.allclose(model.market.prices[:4], observed, rtol=1e-12)
+    assert model.market.prices[4] / model.beliefs.fundamental[4] == pytest.approx(1.0, rel=1e-9)
+    # The implied equity risk premium is near a published one (Damodaran: about 4 to 4.5% in 2025).
+    assert 0.03 < model.beliefs.equity_premium < 0.05
+
+
+def test_a_counterfactual_keeps_the_reference_tastes_and_opens_where_its_beliefs_clear():
+    base, strict = CircularFinance(years=0.1, rng=2), CircularFinance("strict", years=0.1, rng=2)
+    assert np.array_equal(base.beliefs.latent, strict.beliefs.latent)
+    # Without marks, earnings-based funds value Alphabet and Amazon (fair-value holders) lower.
+    assert strict.market.prices[1] < base.market.prices[1] and strict.market.prices[2] < base.market.prices[2]
+    # Every holder is at its target at the opening: the first clearing, shocks off, hardly moves prices.
+    quiet = CircularFinance("strict", years=0.1, rng=2, overrides=QUIET)
+    opening = quiet.market.prices.copy()
+    quiet.step()
+    assert np.max(np.abs(quiet.market.prices / opening - 1.0)) < 0.03
+
+
+def test_every_stock_clears_jointly_and_payouts_change_the_share_count():
+    model = CircularFinance(years=1, rng=3, check_ledger=True)  # checks the register every step
+    shares = model.market.shares.copy()
     model.run()
     assert np.allclose(model.market.holdings.sum(axis=0), model.market.shares, rtol=1e-12)
-    assert not np.allclose(model.market.prices, opening)
-    weekly = model.tables()["weekly"]
-    assert {"basket_price", "basket_fundamental", "basket_pf", "price_Rest"} <= set(weekly.columns)
+    # Alphabet and Microsoft buy back shares; the rest of the market buys back on net (Z.1).
+    assert model.market.shares[1] < shares[1] and model.market.shares[0] < shares[0]
+    assert model.market.shares[4] < shares[4]
+    assert model.market.shares[2] == shares[2]                 # Amazon pays out nothing
 
 
-def test_flow_multiplier_is_in_the_gabaix_koijen_range_and_rises_with_passive_share():
-    horizon = 4
-    base = flow_multiplier(rng=1, horizons=(horizon,))[horizon]
-    low = flow_multiplier(rng=1, horizons=(horizon,), overrides={"market.passive_share": 0.3})[horizon]
-    high = flow_multiplier(rng=1, horizons=(horizon,), overrides={"market.passive_share": 0.7})[horizon]
-    assert 3.0 <= base <= 8.0, base
-    assert high > base > low, (low, base, high)
-
-
-def test_bubbles_form_and_burst_by_themselves(ensembles):
-    runs = ensembles["baseline"]
-    formed = [r for r in runs if r["episodes"] > 0]
-    burst = [r for r in formed if r["burst"] > 0]
-    assert len(formed) >= 0.6 * SEEDS
-    assert len(burst) >= 0.5 * len(formed)
-    lifetimes = [life for r in runs for life in r["lifetimes"]]
-    assert len(set(np.round(lifetimes, 6))) > 5                      # lifetimes differ across seeds
-    # Nothing is scheduled: every logged event comes from the agents' own rules.
-    kinds = ("down round", "round failed", "failed", "panic selling", "net flows turn negative",
-             "switch to cash-flow valuation", "marks on lab stakes turn negative")
-    assert all(any(k in event for k in kinds) for r in runs for event in r["events"])
-    # Each burst names a cause.
-    assert all(cause for r in runs for cause, life in zip(r["causes"], r["lifetimes"]) if cause != "")
-    assert all(r["finite"] for r in runs)
-
-
-def test_counterfactuals_move_the_peak_the_right_way(ensembles):
-    def median_peak(name):
-        return float(np.median([r["peak_pf"] for r in ensembles[name]]))
-    assert median_peak("strict_plain") < median_peak("baseline")
-    assert median_peak("passive_0.7") > median_peak("passive_0.3")
+def test_savers_hold_their_glide_path_and_lean_with_expected_returns():
+    model = CircularFinance(years=2, rng=4)
+    model.run()
+    pool = model.savers
+    ages = pool.ages()
+    young, old = pool.target[ages < 35], pool.target[ages > 75]
+    assert young.mean() > old.mean() + 0.4
+    # Rates up: bonds pay more, so the same savers want less in stocks (the lean is negative).
+    high = CircularFinance(years=0.1, rng=4, interest_rate=0.08)
+    low = CircularFinance(years=0.1, rng=4, interest_rate=0.01)
+    assert high.beliefs.saver_lean() < low.beliefs.saver_lean()
 
 
 def test_reported_profit_and_free_cash_flow_diverge_while_the_boom_lasts():
-    model = CircularFinance(years=3, rng=4)
-    model.run()
-    tables = model.tables()
-    quarters = tables["giant_quarters"]
-    heaviest = quarters.groupby("giant")["capex"].sum().idxmax()
-    assert heaviest == "Amazon"
-    episode = tables["episodes"].iloc[0]
-    assert episode["start_week"] <= 0                                  # the boom under way at the start
-    end = pd.Timestamp(episode["burst"]) if not episode["censored"] else pd.Timestamp.max
-    boom = quarters[(quarters["giant"] == heaviest) & (pd.to_datetime(quarters["date"]) < end)]
-    assert len(boom) >= 4
-    gap = boom["net_income"] - boom["free_cash_flow"]
-    assert (gap > 0).mean() >= 0.75
-    assert boom["net_income"].sum() > boom["free_cash_flow"].sum() + 50.0
+    """Amazon-like: record reported profit while free cash flow falls (design 10.7), over the
+    build-out of the first two years, in most seeds."""
+    diverged = 0
+    for seed in range(4):
+        quarters = CircularFinance(years=2, rng=seed).run().tables()["giant_quarters"]
+        amazon = quarters[quarters["giant"] == "Amazon"]
+        assert quarters.groupby("giant")["capex"].sum().idxmax() == "Amazon"
+        gap = amazon["net_income"] - amazon["free_cash_flow"]
+        diverged += bool((gap > 0).mean() >= 0.75 and gap.sum() > 50.0)
+    assert diverged >= 3
 
 
 @pytest.mark.parametrize("overrides", [
     {"market.passive_share": 0.0},
     {"market.passive_share": 1.0},
+    {"market.trend_share": 0.2},
     {"labs.OpenAI.revenue_growth": 0.0, "labs.OpenAI.revenue_growth_long_run": 0.0,
      "labs.Anthropic.revenue_growth": 0.0, "labs.Anthropic.revenue_growth_long_run": 0.0,
      "giants.Microsoft.core_growth": 0.0, "market.rest_growth": 0.0},
     {"labs.OpenAI.outside_appetite": 0.0, "labs.Anthropic.outside_appetite": 0.0},
 ])
 def test_extreme_valid_parameters_give_finite_numbers_and_sound_books(overrides):
-    model = CircularFinance(rng=3, check_ledger=True, overrides=overrides)
+    model = CircularFinance(rng=3, years=5, check_ledger=True, overrides=overrides)
     model.run()
     tables = model.tables()
     for name in ("weekly", "giant_quarters", "lab_quarters"):
