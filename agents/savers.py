@@ -36,6 +36,7 @@ from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
 OWNER = "Savers"
 NAV_FLOOR = 1e-9  # $ per unit: below it a fund is treated as worthless and closed to trading
 UNIT_DUST = 1e-9  # units (billions): fewer than this outstanding and a fund is empty
+HEIR_DRAWS = 8    # accounts drawn from the same fund block to find an heir close to the right age
 
 
 class RetirementAccount(mesa.Agent):
@@ -284,18 +285,35 @@ class SaverPool:
                 self.pay[rows] = 0.0
                 self.draw[rows] = spec.withdrawal_rate / 52.0
             else:
-                # The heir is a generation younger, a worker or already retired.
-                heir = np.clip(self.age_offset[rows] + week / 52.0 - spec.generation_years, 25.0,
-                               spec.oldest_age - 1.0)
-                self.age_offset[rows] = heir - week / 52.0
-                self.death_age[rows] = self._death_ages(heir, self.model.rng.random(len(rows)))
-                retired = heir >= spec.retirement_age
-                self.pay[rows] = np.where(retired, 0.0, self.salary[rows])
-                self.draw[rows] = np.where(retired, spec.withdrawal_rate / 52.0, 0.0)
-                self.glide[rows] = glide_path(heir, spec)
-                self._schedule(rows, week)
+                self._bequeath(rows, week)
         if week % 13 == 0:
             self.glide = glide_path(self.ages(), spec)
+
+    def _bequeath(self, rows: np.ndarray, week: int) -> None:
+        """The dead leave their wealth to an heir about a generation younger who holds the same
+        funds (the closest in age of a few drawn from the same fund block, so units move with no
+        trade), and their slot is taken by a new 25-year-old worker with no savings: bequests go to
+        the middle-aged, and the young keep entering."""
+        spec = self.spec
+        rng = self.model.rng
+        ages = self.ages()
+        block = np.searchsorted(self.starts, rows, side="right") - 1
+        candidates = self.starts[block][:, None] + (rng.random((len(rows), HEIR_DRAWS)) *
+                                                    self.sizes[block][:, None]).astype(np.int64)
+        target = ages[rows] - spec.generation_years
+        gap = np.abs(ages[candidates] - target[:, None]) + 1e9 * (candidates == rows[:, None])
+        heirs = candidates[np.arange(len(rows)), np.argmin(gap, axis=1)]
+        heirs = np.where(heirs == rows, rows, heirs)   # a block of one: the new worker inherits
+        for values in (self.cash, self.index_units, self.active_units):
+            left = values[rows].copy()
+            values[rows] = 0.0
+            np.add.at(values, heirs, left)
+        self.age_offset[rows] = 25.0 - week / 52.0
+        self.death_age[rows] = self._death_ages(np.full(len(rows), 25.0), rng.random(len(rows)))
+        self.pay[rows] = self.salary[rows]
+        self.draw[rows] = 0.0
+        self.glide[rows] = glide_path(np.full(len(rows), 25.0), spec)
+        self._schedule(rows, week)
 
     def step(self, lean: float, rate: float, drawdown: float) -> None:
         """Design step 4: age, take in income, withdraw, and move toward the target equity share.

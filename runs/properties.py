@@ -10,6 +10,8 @@ replicate i the same in every variant) and checks, each against its target:
 - **stylized facts** of weekly returns (Cont 2001), medians over 16 baseline seeds;
 - **levers**, on 32 paired seeds with a one-sided sign test: interest rate, strict
   accounting, the passive share, the labs' real revenue growth;
+- **channels**: each circular channel off on its own (spend-back, partner money, round-trip
+  revenue, marks, earnings-based funds) and all together, against the baseline's AI premium;
 - **bounds** over 64 baseline seeds: no lab above 100 times its revenue, the basket never
   above 10 times its fundamental, no failed run;
 - the **flow multiplier** by an impulse experiment (Gabaix and Koijen 2021), and the savers'
@@ -43,7 +45,15 @@ VARIANTS = {
     "passive 0.7": ("baseline", {"market.passive_share": 0.7}, 10.0),
     "lab growth x2": ("baseline", {f"labs.{lab}.revenue_growth": 2.0 * g for lab, g in LAB_GROWTH.items()}, 5.0),
     "lab growth x0.5": ("baseline", {f"labs.{lab}.revenue_growth": 0.5 * g for lab, g in LAB_GROWTH.items()}, 5.0),
+    # One channel off at a time (the rest as in the baseline): what the AI premium is made of.
+    "no spend-back": ("baseline", {"economy.spend_back": False}, 10.0),
+    "no partner money": ("baseline", {"economy.partner_money": False}, 10.0),
+    "no marks": ("baseline", {"economy.regime": "no_marks"}, 10.0),
+    "no round-trip revenue": ("baseline", {"economy.regime": "net_roundtrip"}, 10.0),
+    "no earnings-based funds": ("baseline", {"market.earnings_share": 0.0}, 10.0),
 }
+CHANNELS = ["no spend-back", "no partner money", "no round-trip revenue", "no marks", "no earnings-based funds",
+            "no_loop"]
 SEEDS = {"null": 16, "facts": 16, "levers": 32, "bounds": 64}
 
 
@@ -217,6 +227,26 @@ def levers(summaries: list[dict], n: int = SEEDS["levers"]) -> list[Check]:
     return rows
 
 
+def channels(summaries: list[dict], n: int = SEEDS["levers"]) -> list[Check]:
+    """What the AI premium is made of: each circular channel off on its own, and all together
+    (no_loop); the premium over the first three years and the peak, medians and paired tests."""
+    def by_seed(variant: str, key: str) -> dict:
+        return {s["seed"]: s[key] for s in _runs(summaries, variant, n) if not s["failed"]}
+
+    rows = []
+    base_premium, base_peak = by_seed("baseline", "premium_3y"), by_seed("baseline", "basket_pf_peak")
+    for variant in CHANNELS:
+        premium, peak = by_seed(variant, "premium_3y"), by_seed(variant, "basket_pf_peak")
+        seeds = [s for s in premium if s in base_premium]
+        wins, pairs, p = _sign_test([premium[s] for s in seeds], [base_premium[s] for s in seeds])
+        change = float(np.median([premium[s] - base_premium[s] for s in seeds]))
+        peak_change = float(np.median([peak[s] - base_peak[s] for s in seeds]))
+        rows.append(Check("channels", f"{variant}: AI premium over 3 years minus the baseline's, median "
+                          f"(peak P/F {peak_change:+.2f}; lower in {wins} of {pairs}, p = {p:.2g})",
+                          change, "reported", None))
+    return rows
+
+
 def bounds(summaries: list[dict], n: int = SEEDS["bounds"]) -> list[Check]:
     """Bounded (design 10.9): no runaway lab valuations or basket prices, no failed run."""
     runs = _runs(summaries, "baseline", n)
@@ -249,7 +279,7 @@ def flows(summaries: list[dict], root_seed: int = ROOT_SEED) -> list[Check]:
 
 def all_checks(summaries: list[dict]) -> list[Check]:
     return [*null_market(summaries), *bubbles(summaries), *stylized(summaries), *levers(summaries),
-            *bounds(summaries), *flows(summaries)]
+            *channels(summaries), *bounds(summaries), *flows(summaries)]
 
 
 # --------------------------------------------------------------------------- command
