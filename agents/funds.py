@@ -83,12 +83,12 @@ class ActiveFund(Fund):
     def strategy_name(self) -> str:
         return STRATEGIES[self.strategy]
 
-    def review_strategy(self, fitness: np.ndarray, available: np.ndarray) -> None:
-        """About once every `review_weeks`, pick a strategy by the logit rule on track records."""
+    def review_strategy(self, fitness: np.ndarray, available: np.ndarray, draw: float) -> None:
+        """About once every `review_weeks` (when this week's uniform `draw` says so), pick a
+        strategy by the logit rule on the strategies' track records."""
         spec = self.model.config.market
-        rng = self.model.rng
-        if rng.random() < 1.0 / spec.review_weeks:
-            self.strategy = int(choose_strategies(rng, fitness, spec.switching_intensity, 1, available)[0])
+        if draw < 1.0 / spec.review_weeks:
+            self.strategy = int(choose_strategies(self.model.rng, fitness, spec.switching_intensity, 1, available)[0])
 
 
 class OtherHolders:
@@ -124,5 +124,5 @@ def choose_strategies(rng: np.random.Generator, fitness: np.ndarray, intensity: 
     return, annualised."""
     scores = np.where(available, intensity * fitness, -np.inf)
     scores = scores - scores[available].max()
-    probabilities = np.exp(scores) / np.exp(scores).sum()
-    return rng.choice(len(fitness), size=n, p=probabilities)
+    cumulative = np.cumsum(np.exp(scores))
+    return np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right").clip(0, len(fitness) - 1)

@@ -66,6 +66,7 @@ class TechGiant(mesa.Agent):
         self.capacity = spec.capacity
         # Projects under construction: (step it comes online, capacity it adds, its cost).
         self.pipeline: deque[tuple[int, float, float]] = deque()
+        self._building = 0.0                    # capacity in the pipeline, kept as a running total
         self.holdings: dict[str, object] = {}   # lab name -> accounting.Holding
         self.capacity_used = 0.0
         self.ration = 1.0
@@ -73,6 +74,7 @@ class TechGiant(mesa.Agent):
         self.ebitda_annual = (spec.core_revenue * spec.core_margin
                               + spec.cloud_other_revenue * (1.0 - spec.cloud_cash_cost))
         self.fcf_history: list[float] = []
+        self._demand_cache: dict = {}
         # Reported net income of the eight quarters before the start, from trailing EPS and its
         # growth last year (what earnings-based investors extrapolate from on day one).
         year = spec.eps_ttm * spec.shares_outstanding
@@ -150,7 +152,12 @@ class TechGiant(mesa.Agent):
         return amount
 
     def pipeline_capacity(self) -> float:
-        return sum(capacity for _, capacity, _ in self.pipeline)
+        return self._building
+
+    def start_building(self, online_week: int, capacity: float, cost: float) -> None:
+        """A project under construction: it comes online at `online_week`."""
+        self.pipeline.append((online_week, capacity, cost))
+        self._building += capacity
 
     def capacity_for(self, wanted: float) -> float:
         """How much of `wanted` compute this week's capacity can deliver.
@@ -161,9 +168,17 @@ class TechGiant(mesa.Agent):
         return min(wanted * self.ration, free)
 
     def lab_demand(self, week: int) -> float:
-        """Compute the labs' contracts ask of this giant in a given week."""
-        return sum(c.due_at(week, self.model.week) for lab in self.model.labs
-                   for c in lab.contracts if c.giant == self.name)
+        """Compute the labs' contracts ask of this giant in a given week (cached until a contract
+        changes: capex planning and rationing ask for the same weeks every step)."""
+        labs = self.model.labs
+        key = (self.model.week, week, tuple(lab.contract_version for lab in labs))
+        cached = self._demand_cache.get(key)
+        if cached is None:
+            if len(self._demand_cache) > 16:
+                self._demand_cache.clear()
+            cached = self._demand_cache[key] = sum(c.due_at(week, self.model.week) for lab in labs
+                                                   for c in lab.contracts if c.giant == self.name)
+        return cached
 
     def other_growth(self) -> float:
         """Other customers' cloud growth per year, decaying to the long-run rate."""
@@ -265,6 +280,7 @@ class TechGiant(mesa.Agent):
         self.capacity *= 1.0 - self.model.config.economy.capacity_decay / 52.0
         while self.pipeline and self.pipeline[0][0] <= week:
             _, capacity, cost = self.pipeline.popleft()
+            self._building -= capacity
             self.capacity += capacity
             ledger.post(f"{self.name} data centre online", [(self.ppe, cost), (self.cip, -cost)])
 
@@ -302,7 +318,7 @@ class TechGiant(mesa.Agent):
             return
         world = self.model.outside
         self.model.ledger.transfer(f"{self.name} capex", self.cip, self.cash, world.cash, world.receipts, cost)
-        self.pipeline.append((self.model.week + self.spec.build_weeks, capacity, cost))
+        self.start_building(self.model.week + self.spec.build_weeks, capacity, cost)
         self.quarter["capex"] += cost
 
     def service_debt(self) -> None:

@@ -59,6 +59,8 @@ class AILab(mesa.Agent):
         # Yearly rate of what it pays each cloud with money that is not that cloud's own
         # (its customers' and untied investors'), smoothed over about a quarter.
         self.untied_spend = {giant.name: 0.0 for giant in model.config.giants}
+        self.contract_version = 0
+        self._contracted = (None, 0.0)
         self.quarter = self._new_quarter()
 
     # ------------------------------------------------------------------ state
@@ -94,9 +96,16 @@ class AILab(mesa.Agent):
     def opex_weekly(self) -> float:
         return self.spec.opex / 52.0 + self.spec.opex_share * self.revenue_weekly
 
+    def contracts_changed(self) -> None:
+        """Called whenever a contract is signed, consumed or cancelled: invalidates the sums below."""
+        self.contract_version += 1
+
     def contracted_weekly(self) -> float:
-        week = self.model.week
-        return sum(c.due(week) for c in self.contracts)
+        key = (self.model.week, self.contract_version)
+        if self._contracted[0] != key:   # summed once per week and change: runway checks ask often
+            week = self.model.week
+            self._contracted = (key, sum(c.due(week) for c in self.contracts))
+        return self._contracted[1]
 
     def burn_weekly(self) -> float:
         return self.contracted_weekly() + self.opex_weekly() - self.revenue_weekly
@@ -213,6 +222,7 @@ class AILab(mesa.Agent):
             if share > 0.0 and value > 0.0:
                 self.contracts.append(ComputeContract.new(giant, self.name, value * share, start,
                                                           rounds.contract_years))
+        self.contracts_changed()
 
     def buy_compute(self) -> None:
         """Pay each cloud for what the contracts with it ask this week, as far as it can deliver."""
@@ -233,6 +243,7 @@ class AILab(mesa.Agent):
             self.quarter["compute"] += paid
             self.quarter["compute_shortfall"] += total - paid
             spend[giant_name] = spend.get(giant_name, 0.0) + paid
+        self.contracts_changed()
         memory = 1.0 / UNTIED_MEMORY_WEEKS
         for giant_name, amount in untied_now.items():
             self.untied_spend[giant_name] += memory * (52.0 * amount - self.untied_spend[giant_name])
@@ -286,6 +297,7 @@ class AILab(mesa.Agent):
             value = contract.cancel(fraction)
             if value > 0.0:
                 cancelled[contract.giant] = cancelled.get(contract.giant, 0.0) + value
+        self.contracts_changed()
         self.quarter["cancelled"] += sum(cancelled.values())
         for giant, value in cancelled.items():
             self.model.giants_by_name[giant].book_backlog_impairment(self, value)
@@ -335,4 +347,5 @@ class AILab(mesa.Agent):
         self.quarter = self._new_quarter()
         # Contracts fully delivered or cancelled are history; the backlog is what remains.
         self.contracts = [c for c in self.contracts if c.remaining > 0.0]
+        self.contracts_changed()
         return statement

@@ -296,12 +296,11 @@ class SaverPool:
         the middle-aged, and the young keep entering."""
         spec = self.spec
         rng = self.model.rng
-        ages = self.ages()
         block = np.searchsorted(self.starts, rows, side="right") - 1
         candidates = self.starts[block][:, None] + (rng.random((len(rows), HEIR_DRAWS)) *
                                                     self.sizes[block][:, None]).astype(np.int64)
-        target = ages[rows] - spec.generation_years
-        gap = np.abs(ages[candidates] - target[:, None]) + 1e9 * (candidates == rows[:, None])
+        target = self.age_offset[rows] - spec.generation_years          # ages less the same week / 52
+        gap = np.abs(self.age_offset[candidates] - target[:, None]) + 1e9 * (candidates == rows[:, None])
         heirs = candidates[np.arange(len(rows)), np.argmin(gap, axis=1)]
         heirs = np.where(heirs == rows, rows, heirs)   # a block of one: the new worker inherits
         for values in (self.cash, self.index_units, self.active_units):
@@ -432,12 +431,10 @@ class SaverPool:
                         world.cash, world.receipts, total_withdraw)
         index_units = np.bincount(self.block_index, weights=self._per_block(index_moved),
                                   minlength=len(self.index_funds))
-        for fund, flow, units in zip(self.index_funds, index_flows, index_units):
-            self._move(fund, float(flow), float(units))
         active_units = np.bincount(self.block_active, weights=self._per_block(active_moved),
                                    minlength=len(self.active_funds))[:len(self.active_funds)]
-        for fund, flow, units in zip(self.active_funds, active_flows, active_units):
-            self._move(fund, float(flow), float(units))
+        self._move_all([*self.index_funds, *self.active_funds], np.concatenate([index_flows, active_flows]),
+                       np.concatenate([index_units, active_units]))
         self.flows = {"contributions": total_contrib, "withdrawals": total_withdraw,
                       "to_index": float(index_flows.sum()), "to_active": float(active_flows.sum())}
 
@@ -489,26 +486,28 @@ class SaverPool:
         n_index = len(self.index_funds)
         per_fund = np.bincount(self.block_index, weights=self._per_block(share), minlength=n_index)
         units = np.bincount(self.block_index, weights=self._per_block(moved), minlength=n_index)
-        for fund, flow, fund_units in zip(self.index_funds, per_fund, units):
-            self._move(fund, float(flow), float(fund_units))
+        self._move_all(self.index_funds, per_fund, units)
 
-    def _move(self, fund, amount: float, units: float) -> None:
-        """Buy (amount > 0) or redeem units of a fund through the ledger. `units` is the sum of
-        what the fund's accounts bought or sold at the NAV they traded at, so the fund's units
-        outstanding are the accounts' total by construction."""
-        if amount == 0.0 or (amount < 0.0 and fund.units <= 0.0):
-            return
-        ledger = self.model.ledger
-        if amount > 0.0:
-            ledger.transfer(f"savers buy units of {fund.name}", self.unit_accounts[fund.name], self.cash_account,
-                            fund.cash, fund.unit_capital, amount)
-        else:
-            paid = -amount
-            cost = -ledger.balances[fund.unit_capital] * (-units / fund.units)
-            ledger.post(f"savers redeem units of {fund.name}", [
-                (self.cash_account, paid), (self.unit_accounts[fund.name], -cost), (self.gains, cost - paid),
-                (fund.unit_capital, cost), (fund.retained, paid - cost), (fund.cash, -paid)])
-        fund.units += units
+    def _move_all(self, funds: list, amounts: np.ndarray, units: np.ndarray) -> None:
+        """Every fund's units bought (amount > 0) or redeemed this week, as one ledger entry
+        (for each fund: units against cash; a redemption also books the gain or loss at cost)."""
+        balances = self.model.ledger.balances
+        accounts, values = [], []
+        for fund, amount, moved in zip(funds, amounts.tolist(), units.tolist()):
+            if amount == 0.0 or (amount < 0.0 and fund.units <= 0.0):
+                continue
+            if amount > 0.0:
+                accounts += [self.unit_accounts[fund.name], self.cash_account, fund.cash, fund.unit_capital]
+                values += [amount, -amount, amount, -amount]
+            else:
+                paid = -amount
+                cost = -balances[fund.unit_capital] * (-moved / fund.units)
+                accounts += [self.cash_account, self.unit_accounts[fund.name], self.gains, fund.unit_capital,
+                             fund.retained, fund.cash]
+                values += [paid, -cost, cost - paid, cost, paid - cost, -paid]
+            fund.units += moved
+        if accounts:
+            self.model.ledger.post_arrays("savers buy and redeem fund units", np.array(accounts), np.array(values))
 
     def reconcile(self) -> None:
         """The arrays must add up to the ledger's control accounts."""

@@ -252,34 +252,44 @@ class _Demand:
         return active, index, other, issuer
 
     def excess(self, x: np.ndarray) -> np.ndarray:
-        active, index, other, issuer = self.parts(np.exp(x))
-        return (active.sum(axis=0) + index.sum(axis=0) + other + issuer - self.supply) / self.supply
+        return self._evaluate(x)[0]
 
-    def jacobian(self, x: np.ndarray) -> np.ndarray:
-        """d excess_j / d x_l, excess as a share of supply."""
+    def _evaluate(self, x: np.ndarray):
+        """Excess demand at log prices x (as a share of supply), and what its Jacobian needs."""
         o = self.orders
         prices = np.exp(x)
         active, share, wealth, slope = self._active(prices)
+        index_orders = self.index_orders / prices
+        index = np.maximum(self.h_index + index_orders, 0.0)
+        other = self.gamma * prices ** -o.other_elasticity
+        issuer = o.issuer_dollars / prices
+        f = (active.sum(axis=0) + index.sum(axis=0) + other + issuer - self.supply) / self.supply
+        return f, (prices, active, share, wealth, slope, index_orders, other, issuer)
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        return self._jacobian(self._evaluate(x)[1])
+
+    def _jacobian(self, state) -> np.ndarray:
+        """d excess_j / d x_l, excess as a share of supply."""
+        prices, active, share, wealth, slope, index_orders, other, issuer = state
         # d log u_kl / d x_l = 1 − slope_kl; d log D_kj / d x_l = h_kl P_l / W_k − share_kl (1 − slope_kl)
         # + δ_jl (1 − slope_kj − 1).
         a = self.h_active * prices / np.maximum(wealth, 1e-300)[:, None] - share * (1.0 - slope)
         jac = active.T @ a - np.diag((active * slope).sum(axis=0))
-        index_orders = self.index_orders / prices
         buying = (self.h_index + index_orders) > 0.0
-        diagonal = (-(index_orders * buying).sum(axis=0) - o.other_elasticity * self.gamma * prices ** -o.other_elasticity
-                    - o.issuer_dollars / prices)
+        diagonal = -(index_orders * buying).sum(axis=0) - self.orders.other_elasticity * other - issuer
         jac += np.diag(diagonal)
         return jac / self.supply[:, None]
 
     def solve(self, x0: np.ndarray) -> np.ndarray | None:
         x = x0.copy()
-        f = self.excess(x)
+        f, state = self._evaluate(x)
         size = np.max(np.abs(f))
         for _ in range(self.NEWTON_STEPS):
             if size < self.TOLERANCE:
                 return x
             try:
-                step = np.linalg.solve(self.jacobian(x), -f)
+                step = np.linalg.solve(self._jacobian(state), -f)
             except np.linalg.LinAlgError:
                 break
             if not np.all(np.isfinite(step)):
@@ -287,9 +297,9 @@ class _Demand:
             step *= min(1.0, 0.5 / max(np.max(np.abs(step)), 1e-300))   # at most a 65% move per iteration
             for _ in range(30):                                            # backtrack until it improves
                 trial = x + step
-                g = self.excess(trial)
+                g, trial_state = self._evaluate(trial)
                 if np.max(np.abs(g)) < size:
-                    x, f, size = trial, g, np.max(np.abs(g))
+                    x, f, state, size = trial, g, trial_state, np.max(np.abs(g))
                     break
                 step *= 0.5
             else:

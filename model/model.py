@@ -16,7 +16,7 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from agents.funds import CASH, EARNINGS, TREND, ActiveFund
+from agents.funds import CASH, EARNINGS, TREND
 from agents.giant import TechGiant
 from agents.lab import RUNWAY_CAP_WEEKS, AILab
 from agents.savers import OWNER as SAVERS
@@ -217,7 +217,8 @@ class CircularFinance(mesa.Model):
         beliefs = self.beliefs
         ledger = self.ledger
         if self.week > 0 and self.active_funds:
-            self.agents_by_type[ActiveFund].do("review_strategy", beliefs.fitness, beliefs.available)
+            for fund, draw in zip(self.active_funds, self.rng.random(len(self.active_funds)).tolist()):
+                fund.review_strategy(beliefs.fitness, beliefs.available, draw)
         weights = beliefs.strategy_weights()
         strategies = np.array([f.strategy for f in self.active_funds], dtype=int)
         rest_buyback = -spec.rest_net_issuance * float(market.caps()[beliefs.rest]) / 52.0
@@ -322,11 +323,11 @@ class CircularFinance(mesa.Model):
         rows = [f.row for f in funds]
         return np.array([balances[f.cash] for f in funds]) + market.holdings[rows] @ market.prices
 
-    def strategy_share(self, strategy: int) -> float:
+    def strategy_share(self, strategy: int, assets: np.ndarray | None = None) -> float:
         """Share of active funds' assets run on a strategy."""
         if not self.active_funds:
             return 0.0
-        assets = self.fund_assets(self.active_funds)
+        assets = self.fund_assets(self.active_funds) if assets is None else assets
         chosen = np.array([f.strategy == strategy for f in self.active_funds])
         total = assets.sum()
         return float(assets[chosen].sum() / total) if total > 0.0 else 0.0
@@ -351,6 +352,7 @@ class CircularFinance(mesa.Model):
         basket_pf = basket / basket_fundamental
         flows = self.flows
         weights_before = caps / (1.0 + self.week_returns)
+        active_assets = self.fund_assets(self.active_funds) if self.active_funds else None
         row = {"date": self.date, "week": self.week, "sentiment": self.sentiment,
                "basket_price": basket, "basket_index": beliefs.basket_index[-1], "basket_fundamental": basket_fundamental, "basket_pf": basket_pf,
                "ai_premium": basket_pf / rest_pf,
@@ -358,7 +360,8 @@ class CircularFinance(mesa.Model):
                "market_return": float(weights_before @ self.week_returns / weights_before.sum()),
                "market_cap": float(caps.sum()), "market_return_1y": beliefs.market_return(),
                "discount_rate": beliefs.discount_rate, "passive_held": self.passive_held(),
-               "earnings_funds_share": self.strategy_share(EARNINGS), "trend_funds_share": self.strategy_share(TREND),
+               "earnings_funds_share": self.strategy_share(EARNINGS, active_assets),
+               "trend_funds_share": self.strategy_share(TREND, active_assets),
                "savers_equity_share": self.savers.equity_share(), "saver_lean": beliefs.saver_lean(),
                "saver_contributions": flows["contributions"], "saver_withdrawals": flows["withdrawals"],
                "flow_to_index": flows["to_index"], "flow_to_active": flows["to_active"],

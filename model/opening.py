@@ -40,8 +40,8 @@ def open_economy(model) -> None:
         build_cost = spec.capacity_under_construction * spec.capex_cost
         if build_cost > 0.0:
             for week in range(spec.build_weeks):
-                giant.pipeline.append((week + 1, spec.capacity_under_construction / spec.build_weeks,
-                                       build_cost / spec.build_weeks))
+                giant.start_building(week + 1, spec.capacity_under_construction / spec.build_weeks,
+                                     build_cost / spec.build_weeks)
         legs += [(giant.ppe, spec.ppe), (giant.cip, build_cost)]
         other = next((o.backlog for o in config.other_backlog if o.giant == giant.name), 0.0)
         giant.other_backlog = other
@@ -75,6 +75,7 @@ def open_economy(model) -> None:
         lab = model.labs_by_name[c.lab]
         lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
     for lab in model.labs:
+        lab.contracts_changed()
         lab.open_untied_spend()
 
 
@@ -249,8 +250,10 @@ def reference_tastes(config, rng) -> tuple[np.ndarray, float] | None:
 
 
 def _economy(config) -> dict:
-    """What shapes the opening market: the scenario's contents less its labels, seed and run."""
+    """What shapes the opening market: the scenario's contents less its labels, seed, run and
+    the number of saver accounts (a resolution, not an economic difference)."""
     plain = config.to_dict()
     for key in ("name", "description", "source", "seed", "run"):
         plain.pop(key, None)
+    plain["savers"].pop("accounts", None)
     return plain
