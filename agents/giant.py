@@ -134,6 +134,10 @@ class TechGiant(mesa.Agent):
         """Analysts' estimate of this quarter's net income: last quarter's without marks, plus the
         after-tax gains that rounds held this quarter, or about to open, imply for fair-value
         stakes (a round in the making is news before it closes)."""
+        return self.operating_income_last + self.expected_marks()
+
+    def expected_marks(self) -> float:
+        """After-tax gains on stakes this quarter's rounds (held or about to open) imply."""
         balances = self.model.ledger.balances
         pending = 0.0
         for lab_name, holding in self.holdings.items():
@@ -142,7 +146,7 @@ class TechGiant(mesa.Agent):
                 pending += holding.shares * lab.expected_price() - balances[self.stake_account(lab_name)]
             elif holding.method == "equity":
                 pending += holding.pending_dilution
-        return self.operating_income_last + pending * (1.0 - self.spec.tax_rate)
+        return pending * (1.0 - self.spec.tax_rate)
 
     def buyback_order(self) -> float:
         """Dollars of its own shares to buy back this week: the planned pace, as cash allows."""

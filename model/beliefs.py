@@ -16,8 +16,8 @@ savers' extrapolation, latent demand), not in the price.
   market starting at price/fundamental 1 at the reference rate.
 - **Earnings-based value**: the same formula fed with reported EPS (last three quarters plus the
   analysts' estimate of the current one, which includes the gains that rounds already priced)
-  and a growth belief revised at each quarter's statements part of the way toward the latest
-  year's EPS growth (sticky expectations).
+  and a growth belief that moves a little each week toward the latest 52 weeks' EPS growth
+  (sticky expectations).
 - **Trend value**: the price carried along its last quarter's trend.
 - **Latent demand** δ (Koijen and Yogo 2019): what the opening holdings show that the valuations
   do not explain, set once so the opening prices clear; and its noise u, a persistent (AR(1))
@@ -160,8 +160,14 @@ class Beliefs:
         spec, economy = config.market, config.economy
         k = self.discount_rate
         eps, eps_growth = self._reported_eps()
+        latest = np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)
         if self.earnings_growth is None:      # at the opening: last year's growth, as reported
-            self.earnings_growth = np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)
+            self.earnings_growth = latest
+        else:
+            # Sticky expectations (Bouchaud, Krüger, Landier and Thesmar 2019): the growth belief
+            # moves toward the latest 52 weeks' growth, a share `earnings_growth_revision` a quarter.
+            weekly = 1.0 - (1.0 - spec.earnings_growth_revision) ** (1.0 / 13.0)
+            self.earnings_growth = self.earnings_growth + weekly * (latest - self.earnings_growth)
         giants, labs = model.giants, model.labs
         growth = np.concatenate([
             [g.spec.core_growth for g in giants], [g.other_growth() for g in giants], [lab.growth for lab in labs],
@@ -206,25 +212,26 @@ class Beliefs:
         totals[self.rest] = rest_multiple * self.rest_earnings
         return np.maximum(totals / self.market.shares, MIN_VALUE)
 
-    def revise_growth(self) -> None:
-        """After the statements, earnings investors revise their growth belief part of the way
-        toward the latest year's EPS growth (sticky expectations: Bouchaud, Krüger, Landier and
-        Thesmar 2019), within the range of analysts' long-term forecasts."""
-        spec = self.model.config.market
-        _, eps_growth = self._reported_eps()
-        latest = np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)
-        self.earnings_growth = self.earnings_growth + spec.earnings_growth_revision * (latest - self.earnings_growth)
-
     def _reported_eps(self) -> tuple[np.ndarray, np.ndarray]:
-        """Trailing EPS as analysts see it (three reported quarters and the current estimate) and
-        its growth over the year before; for the rest of the market, its earnings run-rate."""
+        """Earnings over the last 52 weeks as analysts see them, per share, and their growth over
+        the 52 weeks before; for the rest of the market, its earnings run-rate.
+
+        Each reported quarter counts spread over its 13 weeks, so a quarter leaves the window a
+        week at a time a year later instead of all at once on its anniversary (a one-off mark
+        would otherwise knock a third off trailing earnings in one week, a year after the news);
+        the current quarter's operating earnings accrue with the weeks, and the gains its rounds
+        imply count in full as soon as they are known.
+        """
         shares = self.market.shares
         eps, growth = np.empty(len(shares)), np.empty(len(shares))
+        done = (self.model.week % 13 + 1) / 13.0      # share of the current quarter behind us
         for j, giant in enumerate(self.model.giants):
-            history = giant.reported_income
-            now = sum(history[-3:]) + giant.expected_quarter_income()
+            q = giant.reported_income                  # the last eight quarters, oldest first
+            now = (1.0 - done) * q[-4] + q[-3] + q[-2] + q[-1] + done * giant.operating_income_last \
+                + giant.expected_marks()
+            before = (1.0 - done) * q[-8] + q[-7] + q[-6] + q[-5] + done * q[-4]
             eps[j] = now / shares[j]
-            growth[j] = growth_of(now, sum(history[-7:-3]))
+            growth[j] = growth_of(now, before)
         eps[self.rest] = self.rest_earnings / shares[self.rest]
         growth[self.rest] = growth_of(self.rest_earnings, self.rest_earnings_history[-53])
         return eps, growth

@@ -266,7 +266,6 @@ class CircularFinance(mesa.Model):
         statements = [giant.close_quarter() for giant in self.giants]
         for statement in statements:
             self.datacollector.add_table_row("giant_quarters", {**stamp, **statement}, ignore_missing=True)
-        self.beliefs.revise_growth()
         marks = sum(statement["profit_marks"] for statement in statements)
         if marks < 0.0 <= self.last_marks:
             worst = min(statements, key=lambda st: st["profit_marks"])
