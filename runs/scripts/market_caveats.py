@@ -1,0 +1,91 @@
+"""Where the market's null model bends: the caveats the README lists, measured.
+
+- the rest of the market's drift when the interest rate differs from the 4% reference, and
+  over twenty years (its price/fundamental at the end over its start, median over seeds, and the
+  share of runs outside 0.8-1.25);
+- how much of an arbitrary opening mispricing latent demand keeps: Microsoft opened at 1.5 and
+  at 0.67 times its observed price, latent demand solved at that price (its own reference), and
+  its price/fundamental after ten years over the same seed's unshifted run's;
+- the largest single-giant price/fundamental and the largest weekly basket move in the baseline.
+
+    python -m runs.scripts.market_caveats [--seeds 16] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+
+from economy.errors import InputError
+
+GIANTS = ("Microsoft", "Alphabet", "Amazon", "Oracle")
+OWN_TASTES = {"market.latent_reference": ""}
+VARIANTS = {   # name -> (scenario, overrides, years)
+    "no_loop, rate 2%": ("no_loop", {"economy.interest_rate": 0.02}, 10.0),
+    "no_loop, rate 6%": ("no_loop", {"economy.interest_rate": 0.06}, 10.0),
+    "no_loop, 20 years": ("no_loop", {}, 20.0),
+    "baseline, 20 years": ("baseline", {}, 20.0),
+    "baseline": ("baseline", {}, 10.0),
+    "Microsoft opens at 1.5x": ("baseline", {**OWN_TASTES, "giants.Microsoft.price": 483.6 * 1.5}, 10.0),
+    "Microsoft opens at 0.67x": ("baseline", {**OWN_TASTES, "giants.Microsoft.price": 483.6 / 1.5}, 10.0),
+}
+
+
+def measure(task: tuple) -> dict:
+    from model.model import CircularFinance
+
+    name, scenario, overrides, years, seed = task
+    model = CircularFinance(scenario, rng=seed, years=years, overrides=overrides)
+    opening = model.weekly_row()
+    model.run()
+    weekly = model.tables()["weekly"]
+    returns = np.log1p(weekly["basket_return"].iloc[1:])
+    return {"variant": name, "seed": seed, "rest_end_over_start": weekly["pf_Rest"].iloc[-1] / opening["pf_Rest"],
+            "microsoft_pf_end": weekly["pf_Microsoft"].iloc[-1],
+            "largest_giant_pf": max(weekly[f"pf_{g}"].max() for g in GIANTS),
+            "largest_weekly_move": float(returns.abs().max())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from runs.experiment import replicate_seeds
+    from runs.simulate import ensemble
+
+    parser = argparse.ArgumentParser(prog="python -m runs.scripts.market_caveats", description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=16, help="seeds per variant (default 16)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    args = parser.parse_args(argv)
+    try:
+        if args.seeds < 1 or (args.workers is not None and args.workers < 1):
+            raise InputError("--seeds and --workers must be at least 1")
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    seeds = replicate_seeds(20260101, args.seeds)
+    rows = pd.DataFrame(ensemble(measure, [(name, *spec, seed) for name, spec in VARIANTS.items() for seed in seeds],
+                                 args.workers))
+    by = rows.groupby("variant", sort=False)
+    drift = by["rest_end_over_start"]
+    outside = by.apply(lambda d: float(((d["rest_end_over_start"] < 0.8) | (d["rest_end_over_start"] > 1.25)).mean()),
+                       include_groups=False)
+    print(f"{args.seeds} seeds per variant (replicate seeds of root 20260101)\n")
+    print("rest of the market, price/fundamental at the end over its start")
+    for name in list(VARIANTS)[:5]:
+        print(f"  {name:<22} median {drift.median()[name]:.3f}, outside 0.8-1.25 in {outside[name]:.0%} of runs")
+    observed = rows[rows["variant"] == "baseline"].set_index("seed")["microsoft_pf_end"]
+    print("\nMicrosoft's price/fundamental after ten years over the unshifted run's (latent demand solved at the "
+          "opening price)")
+    for name, shift in (("Microsoft opens at 1.5x", 1.5), ("Microsoft opens at 0.67x", 1 / 1.5)):
+        shifted = rows[rows["variant"] == name].set_index("seed")["microsoft_pf_end"]
+        ratio = float(np.median(shifted / observed))
+        print(f"  {name:<26} median ratio {ratio:.3f}: {np.log(ratio) / np.log(shift):.0%} of the opening gap kept")
+    base = rows[rows["variant"] == "baseline"]
+    print(f"\nbaseline: largest single-giant price/fundamental {base['largest_giant_pf'].max():.2f}; "
+          f"largest weekly basket move (log) {base['largest_weekly_move'].max():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
