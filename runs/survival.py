@@ -7,8 +7,10 @@ the run, so its lifetime is only known to exceed the observed one). Censored epi
 are right-censored, never dropped and never counted as bursts: ignoring them would bias
 lifetimes short, counting them as bursts would too. Built on lifelines: per-scenario
 Kaplan-Meier estimates with 95% bands (`km_by_scenario`), a summary per scenario with
-the median lifetime and the probability of bursting before a horizon
-(`lifetime_summary`), a log-rank test across scenarios (`logrank`) and a figure that
+the median lifetime, the restricted mean survival time to the horizon and the
+probability of bursting before it (`lifetime_summary`; where one run contributes several
+episodes, the intervals come from a bootstrap over seeds, because episodes of one run are
+not independent), a log-rank test across scenarios (`logrank`) and a figure that
 sets the curves against historical bubble lifetimes (`plot_survival`). The figure's
 time axis is in years of 52 weeks.
 """
@@ -35,6 +37,9 @@ CONFIDENCE = 0.95
 WEEKS_PER_YEAR = 52.0
 
 DEFAULT_TITLE = "Bubble lifetimes by scenario (Kaplan-Meier)"
+# Bootstrap draws for intervals clustered by seed; seeded, so summaries are reproducible.
+BOOTSTRAP_DRAWS = 400
+BOOTSTRAP_SEED = 20150601
 
 
 # --------------------------------------------------------------------------- input
@@ -53,13 +58,16 @@ def _clean(lifetimes: pd.DataFrame) -> pd.DataFrame:
     censored = lifetimes["censored"]
     if censored.isna().any() or not censored.isin([True, False, 0, 1]).all():
         raise InputError("lifetimes column 'censored' must be True/False (or 1/0) in every row")
-    return pd.DataFrame(
+    clean = pd.DataFrame(
         {
             "scenario": lifetimes["scenario"].astype(str).to_numpy(),
             "lifetime_weeks": weeks.to_numpy(),
             "censored": censored.astype(bool).to_numpy(),
         }
     )
+    if "seed" in lifetimes.columns:
+        clean["seed"] = lifetimes["seed"].to_numpy()
+    return clean
 
 
 def _scenario_order(lifetimes: pd.DataFrame, scenarios: Sequence[str] | None) -> list[str]:
@@ -135,17 +143,73 @@ def _median_text(median: float, lower: float, upper: float, longest: float, unit
     return f"{head} (95% CI from {lower:.1f})" if math.isfinite(lower) else head
 
 
-def lifetime_summary(
-    lifetimes: pd.DataFrame, horizon_weeks: float, scenarios: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """One row per scenario: episode counts, median lifetime, probability of bursting by a horizon.
+def _rmst(fitter: KaplanMeierFitter, horizon_weeks: float) -> tuple[float, float]:
+    """Restricted mean survival time to the horizon (the area under the Kaplan-Meier step curve)
+    and the Greenwood-type variance of that estimate (Klein and Moeschberger 2003, 4.5):
+    Var = sum over event times t_j <= horizon of A_j^2 d_j / (n_j (n_j - d_j)), where A_j is the
+    area under the curve from t_j to the horizon."""
+    curve = fitter.survival_function_.iloc[:, 0]
+    times = np.append(curve.index.to_numpy(dtype=float), np.inf)
+    values = curve.to_numpy(dtype=float)
+    widths = np.clip(np.minimum(times[1:], horizon_weeks) - times[:-1], 0.0, None)
+    pieces = values * widths                     # area of each step up to the horizon
+    mean = float(pieces.sum())
+    table = fitter.event_table
+    event_times = table.index.to_numpy(dtype=float)
+    deaths, at_risk = table["observed"].to_numpy(dtype=float), table["at_risk"].to_numpy(dtype=float)
+    after = np.cumsum(pieces[::-1])[::-1]         # area from each step's start to the horizon
+    area_after = np.interp(event_times, curve.index.to_numpy(dtype=float), after)
+    usable = (deaths > 0) & (event_times <= horizon_weeks) & (at_risk > deaths)
+    variance = float(np.sum(area_after[usable] ** 2 * deaths[usable]
+                            / (at_risk[usable] * (at_risk[usable] - deaths[usable]))))
+    return mean, variance
 
-    The median and its 95% interval come from the Kaplan-Meier curve and its band (where
-    the band crosses 0.5). When fewer than half the bubbles burst within the data the
-    median is not reached: median_weeks is NaN, median_reached False and median_text says
-    so; likewise an interval end that is not reached is NaN. p_burst = 1 - S(horizon)
-    with its 95% interval; beyond the longest observed lifetime the curve's last value is
-    used. Listing `scenarios` keeps ones without episodes, as rows of zeros and NaNs.
+
+def _clustered(group: pd.DataFrame) -> bool:
+    """True when some run (seed) contributes more than one episode to the group."""
+    return "seed" in group.columns and bool(group["seed"].duplicated().any())
+
+
+def _bootstrap_by_seed(group: pd.DataFrame, horizon_weeks: float, draws: int, seed: int) -> dict[str, float]:
+    """95% percentile intervals of the median, the RMST and P(burst by the horizon), resampling
+    whole runs (seeds) with replacement, so episodes of one run move together."""
+    rng = np.random.default_rng(seed)
+    runs = [frame for _, frame in group.groupby("seed", sort=True)]
+    medians, means, bursts = [], [], []
+    for _ in range(draws):
+        sample = pd.concat([runs[i] for i in rng.integers(0, len(runs), len(runs))], ignore_index=True)
+        fitter = _fit(sample, "bootstrap")
+        medians.append(float(fitter.median_survival_time_))
+        means.append(_rmst(fitter, horizon_weeks)[0])
+        bursts.append(1.0 - float(_at(fitter.survival_function_.iloc[:, 0], horizon_weeks)))
+
+    def interval(values: list[float]) -> tuple[float, float]:
+        # A median not reached in a draw is infinite: it counts as beyond any finite bound.
+        low, high = np.percentile(np.asarray(values, dtype=float), [2.5, 97.5])
+        return _finite_or_nan(low), _finite_or_nan(high)
+
+    (m_low, m_high), (r_low, r_high), (b_low, b_high) = interval(medians), interval(means), interval(bursts)
+    return {"median_lower_weeks": m_low, "median_upper_weeks": m_high, "rmst_lower_weeks": r_low,
+            "rmst_upper_weeks": r_high, "p_burst_lower": b_low, "p_burst_upper": b_high}
+
+
+def lifetime_summary(
+    lifetimes: pd.DataFrame, horizon_weeks: float, scenarios: Sequence[str] | None = None,
+    bootstrap_draws: int = BOOTSTRAP_DRAWS, bootstrap_seed: int = BOOTSTRAP_SEED,
+) -> pd.DataFrame:
+    """One row per scenario: episode counts, median lifetime, restricted mean, P(burst by horizon).
+
+    The median comes from the Kaplan-Meier curve; it is not reached when fewer than half
+    the bubbles burst within the data (median_weeks NaN, median_reached False, median_text
+    says so). rmst_weeks is the restricted mean survival time to the horizon, the area
+    under the curve up to it: unlike the median it always exists, and it is the measure
+    to compare when many bubbles outlive the run. p_burst = 1 - S(horizon); beyond the
+    longest observed lifetime the curve's last value is used. Intervals are 95%: from the
+    Kaplan-Meier band (median, p_burst) and the Greenwood variance (RMST) when each run
+    gives at most one episode; when one run (a `seed` column) gives several, from a
+    bootstrap over seeds instead (`interval` names which). Interval ends that are not
+    reached are NaN. Listing `scenarios` keeps ones without episodes, as rows of zeros
+    and NaNs.
     """
     if not isinstance(horizon_weeks, (int, float, np.integer, np.floating)) or not horizon_weeks >= 0:
         raise InputError(f"horizon_weeks must be a non-negative number, got {horizon_weeks!r}")
@@ -156,6 +220,7 @@ def lifetime_summary(
         row = {
             "scenario": scenario,
             "n_episodes": len(group),
+            "n_runs": int(group["seed"].nunique()) if "seed" in group.columns else len(group),
             "n_burst": int((~group["censored"]).sum()),
             "n_censored": int(group["censored"].sum()),
             "median_weeks": np.nan,
@@ -164,27 +229,44 @@ def lifetime_summary(
             "median_reached": False,
             "median_text": "no episodes",
             "horizon_weeks": float(horizon_weeks),
+            "rmst_weeks": np.nan,
+            "rmst_lower_weeks": np.nan,
+            "rmst_upper_weeks": np.nan,
             "p_burst": np.nan,
             "p_burst_lower": np.nan,
             "p_burst_upper": np.nan,
+            "interval": "",
         }
         if not group.empty:
             fitter = _fit(group, scenario)
             median = float(fitter.median_survival_time_)
-            bounds = median_survival_times(fitter.confidence_interval_survival_function_)
-            lower, upper = float(bounds.iloc[0, 0]), float(bounds.iloc[0, 1])
-            survival = float(_at(fitter.survival_function_.iloc[:, 0], horizon_weeks))
-            band = _at(fitter.confidence_interval_survival_function_, horizon_weeks)
+            rmst, variance = _rmst(fitter, horizon_weeks)
+            if _clustered(group):
+                bounds = _bootstrap_by_seed(group, horizon_weeks, bootstrap_draws, bootstrap_seed)
+                interval = f"bootstrap over {row['n_runs']} seeds ({bootstrap_draws} draws)"
+            else:
+                ends = median_survival_times(fitter.confidence_interval_survival_function_)
+                band = _at(fitter.confidence_interval_survival_function_, horizon_weeks)
+                spread = 1.959964 * math.sqrt(max(variance, 0.0))
+                bounds = {"median_lower_weeks": _finite_or_nan(ends.iloc[0, 0]),
+                          "median_upper_weeks": _finite_or_nan(ends.iloc[0, 1]),
+                          "rmst_lower_weeks": max(rmst - spread, 0.0),
+                          "rmst_upper_weeks": min(rmst + spread, float(horizon_weeks)),
+                          # A high survival bound is a low burst bound.
+                          "p_burst_lower": 1.0 - float(band.iloc[1]),
+                          "p_burst_upper": 1.0 - float(band.iloc[0])}
+                interval = "Kaplan-Meier band; Greenwood variance for the restricted mean"
+            lower, upper = bounds["median_lower_weeks"], bounds["median_upper_weeks"]
             row.update(
+                bounds,
                 median_weeks=_finite_or_nan(median),
-                median_lower_weeks=_finite_or_nan(lower),
-                median_upper_weeks=_finite_or_nan(upper),
                 median_reached=math.isfinite(median),
-                median_text=_median_text(median, lower, upper, group["lifetime_weeks"].max(), "weeks"),
-                p_burst=1.0 - survival,
-                # A high survival bound is a low burst bound.
-                p_burst_lower=1.0 - float(band.iloc[1]),
-                p_burst_upper=1.0 - float(band.iloc[0]),
+                median_text=_median_text(median, lower if math.isfinite(lower) else math.nan,
+                                         upper if math.isfinite(upper) else math.inf,
+                                         group["lifetime_weeks"].max(), "weeks"),
+                rmst_weeks=rmst,
+                p_burst=1.0 - float(_at(fitter.survival_function_.iloc[:, 0], horizon_weeks)),
+                interval=interval,
             )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -73,9 +73,9 @@ def test_lifetime_summary_columns_counts_and_burst_probability():
     )
     summary = lifetime_summary(data, horizon_weeks=100, scenarios=["fast", "slow", "none"])
     assert list(summary.columns) == [
-        "scenario", "n_episodes", "n_burst", "n_censored", "median_weeks", "median_lower_weeks",
-        "median_upper_weeks", "median_reached", "median_text", "horizon_weeks", "p_burst",
-        "p_burst_lower", "p_burst_upper",
+        "scenario", "n_episodes", "n_runs", "n_burst", "n_censored", "median_weeks", "median_lower_weeks",
+        "median_upper_weeks", "median_reached", "median_text", "horizon_weeks", "rmst_weeks",
+        "rmst_lower_weeks", "rmst_upper_weeks", "p_burst", "p_burst_lower", "p_burst_upper", "interval",
     ]
     fast, slow, none = (summary.iloc[i] for i in range(3))
     assert fast["n_episodes"] == 3000
@@ -92,6 +92,34 @@ def test_lifetime_summary_columns_counts_and_burst_probability():
     assert 0 < slow["p_burst_lower"] <= slow["p_burst"] <= slow["p_burst_upper"] < 0.5
 
     assert none["n_episodes"] == 0 and math.isnan(none["p_burst"]) and none["median_text"] == "no episodes"
+
+
+def test_restricted_mean_is_the_area_under_the_curve_to_the_horizon():
+    data = exponential_lifetimes("a", MEAN_WEEKS, 4000, seed=8)
+    row = lifetime_summary(data, horizon_weeks=150).iloc[0]
+    true_rmst = MEAN_WEEKS * (1 - math.exp(-150 / MEAN_WEEKS))   # integral of exp(-t/mean) to 150
+    assert row["rmst_weeks"] == pytest.approx(true_rmst, rel=0.03)
+    assert row["rmst_lower_weeks"] <= true_rmst <= row["rmst_upper_weeks"]
+    # With censoring only at the horizon, the restricted mean is the plain mean of min(T, horizon).
+    life = np.random.default_rng(9).exponential(60.0, 500)
+    at_horizon = pd.DataFrame({"scenario": "b", "lifetime_weeks": np.minimum(life, 100.0), "censored": life > 100.0})
+    assert lifetime_summary(at_horizon, 100).iloc[0]["rmst_weeks"] == pytest.approx(np.minimum(life, 100).mean())
+
+
+def test_episodes_pooled_from_one_run_get_intervals_clustered_by_seed():
+    # 40 runs, each giving five episodes that share one lifetime: 200 rows but 40 independent facts.
+    rng = np.random.default_rng(10)
+    life = np.repeat(rng.exponential(MEAN_WEEKS, 40), 5)
+    pooled = pd.DataFrame({"scenario": "a", "seed": np.repeat(np.arange(40), 5), "lifetime_weeks": life,
+                           "censored": False})
+    clustered = lifetime_summary(pooled, horizon_weeks=150).iloc[0]
+    naive = lifetime_summary(pooled.drop(columns="seed"), horizon_weeks=150).iloc[0]
+    assert clustered["n_runs"] == 40 and clustered["n_episodes"] == 200
+    assert clustered["interval"].startswith("bootstrap over 40 seeds")
+    assert clustered["rmst_weeks"] == naive["rmst_weeks"]   # the estimate is the same; its spread is not
+    width = clustered["rmst_upper_weeks"] - clustered["rmst_lower_weeks"]
+    assert width > 1.7 * (naive["rmst_upper_weeks"] - naive["rmst_lower_weeks"])   # about sqrt(5) wider
+    assert lifetime_summary(pooled, horizon_weeks=150).equals(lifetime_summary(pooled, horizon_weeks=150))
 
 
 def test_logrank_separates_different_groups_and_not_identical_ones():
