@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from runs.executors import ExecutorOptions  # noqa: E402
 from runs.experiment import run_experiment  # noqa: E402
 from runs.simulate import run_task, scenario_config  # noqa: E402
 
@@ -123,8 +124,8 @@ def timed_experiment(out: Path, scenarios, run_fn, runs: int, years: float, work
     """Wall seconds of the experiment, and the mean seconds one run took inside its worker."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    summary = run_experiment(out, scenarios, run_fn, n_seeds=runs, years=years, executor="process",
-                             workers=workers, progress="off")
+    summary = run_experiment(out, scenarios, run_fn, n_seeds=runs, years=years,
+                             options=ExecutorOptions("process", workers=workers), progress="off")
     seconds = time.perf_counter() - start
     if not summary.ok:
         raise SystemExit(f"{summary.failed} runs failed; see {out / 'failures'}")

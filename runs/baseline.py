@@ -15,14 +15,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
-from runs import commands, figures, survival
+from runs import commands
 from runs.commands import Outcome, ResultError
+from runs.executors import ExecutorOptions
+from runs.loader import load_experiment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_SEEDS = 20
 QUANTILES = (0.1, 0.5, 0.9)
@@ -32,7 +34,14 @@ PROFIT_COLUMNS = ["profit_real", "profit_roundtrip", "profit_marks", "net_income
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "baseline", help="many seeds of one scenario: price vs fundamental, profits, backlog, lifetimes",
-        description=commands.describe(__doc__),
+        description=commands.describe(__doc__) + "\n\n"
+        "Runs (or resumes) N seeded replicates of one scenario and summarises the ensemble: the AI\n"
+        "basket's price against its fundamental across seeds with bubble episodes shaded, the giants'\n"
+        "reported profit split into real, round-trip and marks against free cash flow, the share of\n"
+        "each giant's backlog owed by the labs, and the Kaplan-Meier curve of bubble lifetimes.\n"
+        "Tables (.parquet) and figures (.png) go to --out; rerunning the same command resumes.",
+        epilog="example:\n  python -m runs baseline --seeds 20 --years 10 --set interest_rate=0.05 --out out/baseline",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands.add_experiment_options(parser, seeds=DEFAULT_SEEDS)
     parser.set_defaults(func=main)
@@ -43,7 +52,8 @@ def main(args: argparse.Namespace) -> int:
     outcome, lines = run_baseline(
         args.scenario, n_seeds=args.seeds, out_dir=args.out, root_seed=args.root_seed,
         years=commands.years_option(args), overrides=commands.parse_overrides(args.set),
-        measure=args.measure, run_fn=commands.run_function(args.run_fn), **commands.executor_options(args),
+        measure=args.measure, episodes=args.episode_kind, run_fn=commands.run_function(args.run_fn),
+        options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
 
@@ -56,12 +66,10 @@ def run_baseline(
     root_seed: int = 0,
     years: float | None = None,
     overrides: Mapping[str, Any] | None = None,
-    measure: str = "lifetime",
+    measure: str = "remaining",
+    episodes: str = "first",
     run_fn: Callable | None = None,
-    executor: str = "process",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    dask_local: int | None = None,
+    options: ExecutorOptions | None = None,
     progress: str | bool | None = None,
 ) -> tuple[Outcome, list[str]]:
     """Run or resume the baseline experiment and write its tables and figures.
@@ -70,33 +78,35 @@ def run_baseline(
     """
     if measure not in commands.MEASURES:
         raise InputError(f"measure must be one of {', '.join(commands.MEASURES)}, got {measure!r}")
+    if episodes not in commands.EPISODE_KINDS:
+        raise InputError(f"episodes must be one of {', '.join(commands.EPISODE_KINDS)}, got {episodes!r}")
     resolved = commands.resolve(scenario, overrides, years)
     scenarios, years = commands.experiment_scenarios([resolved])
     out_dir = Path(out_dir) if out_dir is not None else commands.default_out("baseline", [resolved.label])
     outcome = commands.execute(
         out_dir, scenarios, run_fn or commands.run_function(None), n_seeds, root_seed, years,
-        executor=executor, workers=workers, scheduler=scheduler, dask_local=dask_local,
-        progress=progress, extra={"command": "baseline"},
+        options=options, progress=progress, extra={"command": "baseline"},
     )
     lines = [f"baseline {resolved.label!r}: {outcome.summary}"]
-    lines += analyse(outcome, resolved.label, resolved.config, years, measure)
+    lines += analyse(outcome, resolved.label, resolved.config, years, measure, episodes)
     return outcome, lines
 
 
-def analyse(outcome: Outcome, label: str, config: Mapping, years: float, measure: str) -> list[str]:
+def analyse(outcome: Outcome, label: str, config: Mapping, years: float, measure: str,
+            kind: str = "first") -> list[str]:
     """Tables and figures of a finished baseline experiment in outcome.out_dir; summary lines."""
-    tables = commands.load_tables(outcome.out_dir, {
+    tables = load_experiment(outcome.out_dir, {
         "weekly": ["date", "week", "basket_price", "basket_fundamental", "basket_pf"],
         "episodes": None,
         "giant_quarters": ["date", "giant", *PROFIT_COLUMNS, "backlog_share_*"],
-    }, [label])
+    }, [label], strict=False)
     if not tables and outcome.summary is not None and outcome.summary.ran + outcome.summary.skipped == 0:
         outcome.warn("no finished runs to analyse")
         return []
-    definition = commands.bubble_definition(config, measure)
+    definition = commands.bubble_definition(config, measure, kind)
     lines: list[str] = []
     steps = [
-        ("survival curve", lambda: _survival(outcome, tables, label, years, measure, definition, lines)),
+        ("survival curve", lambda: _survival(outcome, tables, label, years, measure, definition, lines, kind)),
         ("fan chart", lambda: _fan(outcome, tables, label, definition)),
         ("profit split", lambda: _profits(outcome, tables, label)),
         ("backlog concentration", lambda: _backlog(outcome, tables, label)),
@@ -112,21 +122,32 @@ def analyse(outcome: Outcome, label: str, config: Mapping, years: float, measure
 # --------------------------------------------------------------------------- pieces
 
 
-def _survival(outcome, tables, label, years, measure, definition, lines) -> None:
-    life = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
-    outcome.table(life, "lifetimes")
+def _survival(outcome, tables, label, years, measure, definition, lines, kind="first") -> None:
+    import numpy as np
+
+    from runs import figures, survival
+
+    every = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
+    outcome.table(every, "lifetimes")
+    life = commands.chosen_episodes(every, kind)
     horizon = commands.horizon_weeks(years)
     summary = survival.lifetime_summary(life, horizon, scenarios=[label])
     summary.insert(1, "measure", measure)
+    summary.insert(2, "episodes", kind)
     outcome.table(summary, "summary")
     n_runs = outcome.summary.ran + outcome.summary.skipped if outcome.summary else 0
     row = summary.iloc[0]
-    with_bubble = life.groupby("replicate").size().shape[0]
+    with_bubble = every.groupby("replicate").size().shape[0]
     lines.append(
-        f"bubble episodes: {row.n_episodes} in {n_runs} runs ({with_bubble} runs with at least one); "
-        f"{row.n_burst} burst, {row.n_censored} still inflating at the horizon (censored)"
+        f"bubble episodes: {len(every)} in {n_runs} runs ({with_bubble} runs with at least one); shown: "
+        f"{commands.EPISODE_TEXT[kind]}, {row.n_episodes} of them: {row.n_burst} burst, {row.n_censored} still "
+        "inflating at the horizon (censored)"
     )
     lines.append(f"median {commands.MEASURE_AXIS[measure]}: {row.median_text}")
+    if np.isfinite(row.rmst_weeks):
+        lines.append(f"restricted mean {commands.MEASURE_AXIS[measure]} to the horizon: "
+                     f"{row.rmst_weeks / 52:.1f} years (95% CI {row.rmst_lower_weeks / 52:.1f} to "
+                     f"{row.rmst_upper_weeks / 52:.1f}; {row.interval})")
     if np.isfinite(row.p_burst):
         lines.append(f"{commands.burst_label(horizon, measure)}: {row.p_burst:.2f} "
                      f"(95% CI {row.p_burst_lower:.2f} to {row.p_burst_upper:.2f})")
@@ -140,6 +161,7 @@ def _survival(outcome, tables, label, years, measure, definition, lines) -> None
         )
         fig.axes[0].set_xlabel(f"{commands.MEASURE_AXIS[measure]} (years; 1 year = 52 weeks)")
     outcome.figure(fig, "survival")
+    lines += commands.later_episodes_lines(every, horizon, [label], kind)
 
 
 def bubble_share(weekly: pd.DataFrame, episodes: pd.DataFrame | None) -> pd.DataFrame:
@@ -148,6 +170,9 @@ def bubble_share(weekly: pd.DataFrame, episodes: pd.DataFrame | None) -> pd.Data
     An episode covers weeks from its start (clipped to the first simulated week) up to its
     burst week, or to the end of the run when it is censored.
     """
+    import numpy as np
+    import pandas as pd
+
     commands.need_columns(weekly, "weekly", ["scenario", "replicate", "date", "week"])
     calendar = weekly.drop_duplicates("week").sort_values("week")[["week", "date"]]
     weeks = calendar["week"].to_numpy()
@@ -174,6 +199,8 @@ def _quantiles(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFram
 
 def basket_fan(weekly: pd.DataFrame) -> pd.DataFrame:
     """date, series (price, fundamental, pf), p10, p50, p90 across seeds."""
+    import pandas as pd
+
     commands.need_columns(weekly, "weekly", ["date", "basket_price", "basket_fundamental", "basket_pf"])
     data = weekly.assign(date=pd.to_datetime(weekly["date"]))
     parts = []
@@ -185,6 +212,8 @@ def basket_fan(weekly: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fan(outcome, tables, label, definition) -> None:
+    from runs import figures
+
     weekly, episodes = tables.get("weekly"), tables.get("episodes")
     fan = basket_fan(weekly)
     share = bubble_share(weekly, episodes)
@@ -202,6 +231,8 @@ def _fan(outcome, tables, label, definition) -> None:
 
 def profit_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
     """Per quarter: medians across seeds of the giants' summed profit parts, net income and FCF."""
+    import pandas as pd
+
     commands.need_columns(giant_quarters, "giant_quarters", ["date", "giant", *PROFIT_COLUMNS])
     sums = (giant_quarters.assign(date=pd.to_datetime(giant_quarters["date"]))
             .groupby(["scenario", "replicate", "date"])[PROFIT_COLUMNS].sum(min_count=1).reset_index())
@@ -212,6 +243,8 @@ def profit_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
 
 
 def _profits(outcome, tables, label) -> None:
+    from runs import figures
+
     table = profit_table(tables.get("giant_quarters"))
     outcome.table(table, "profit_split")
     fig = figures.profit_split(
@@ -224,6 +257,8 @@ def _profits(outcome, tables, label) -> None:
 
 def backlog_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
     """date, giant, p10, p50, p90 of the share of the giant's backlog owed by all labs together."""
+    import pandas as pd
+
     commands.need_columns(giant_quarters, "giant_quarters", ["date", "giant"])
     shares = [c for c in giant_quarters.columns if c.startswith("backlog_share_")]
     if not shares:
@@ -234,6 +269,8 @@ def backlog_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
 
 
 def _backlog(outcome, tables, label) -> None:
+    from runs import figures
+
     table = backlog_table(tables.get("giant_quarters"))
     outcome.table(table, "backlog_concentration")
     labs = sorted(c.removeprefix("backlog_share_") for c in tables["giant_quarters"].columns

@@ -5,18 +5,24 @@ cloud revenue by origin; exit 0 only if all figures are within tolerance.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
-from economy.accounting import revenue_by_origin
-from model.calibration import TOLERANCE, run_first_year, seed_figures
+# The docstring without its "`python -m runs X`: " lead-in, as the command's --help text.
+_DESCRIPTION = __doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1][1:]
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("calibration", help="compare the first quarter with the seed figures",
-                                   description=__doc__)
-    parser.add_argument("--scenario", default="baseline", help="scenario name or TOML path (default: baseline)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    parser = subparsers.add_parser(
+        "calibration", help="compare the first quarter with the seed figures",
+        description=_DESCRIPTION,
+        epilog="example:\n  python -m runs calibration --scenario baseline --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--scenario", default="baseline", metavar="NAME",
+                        help="scenario name or TOML path (default: baseline)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: the scenario's)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.set_defaults(func=main)
 
@@ -26,6 +32,9 @@ def _number(value):
 
 
 def main(args) -> int:
+    from economy.accounting import revenue_by_origin
+    from model.calibration import TOLERANCE, run_first_year, seed_figures
+
     tables = run_first_year(args.scenario, rng=args.seed)
     table = seed_figures(tables)
     counted = table[table["ok"].notna()]

@@ -2,7 +2,10 @@
 
 Every command module exposes `add_parser(subparsers)`. Bad input raises `InputError`
 (or argparse rejects it); either way the user sees one line on stderr and exit status 2,
-before anything is run or written.
+before anything is run or written. Building the parser imports every command module, so a
+command module must be cheap to import: pandas, matplotlib, scipy and the model are imported
+inside the functions that use them, and `python -m runs --help` stays well under a second
+(`benchmarks/bench_cli.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import sys
 from economy.errors import DomainError, InputError
 
 # Sub-command modules, in the order `--help` lists them.
-COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.baseline", "runs.compare", "runs.sweep", "runs.psy"]
+COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.baseline", "runs.compare", "runs.sweep", "runs.decompose",
+                   "runs.psy_command"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,8 +30,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m runs", description=__doc__.splitlines()[0])
-    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(
+        prog="python -m runs",
+        description="Experiments on the circular AI financing model: one run, ensembles of seeds,\n"
+        "comparisons of scenarios, parameter sweeps and bubble tests. Bad input stops a command\n"
+        "with one line and exit status 2 before anything runs.",
+        epilog="example:\n  python -m runs baseline --seeds 20 --out out/baseline\n\n"
+        "`python -m runs COMMAND --help` shows a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                       title="commands", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(subparsers)
     return parser

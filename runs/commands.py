@@ -8,6 +8,9 @@ Everything here checks its input before anything runs: bad input raises `InputEr
 the user sees one line and exit status 2 and no folder is created. Results that cannot be
 analysed after the runs (a table the run function did not produce) are `ResultError`s:
 the runs are kept on disk, the command says what is missing and exits with status 1.
+
+Importing this module loads no pandas, numpy or model code (the command line builds its
+parsers from it); those are imported by the functions that need them.
 """
 
 from __future__ import annotations
@@ -24,20 +27,27 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
-from runs.experiment import (
-    DONE_NAME, EXECUTORS, MANIFEST_NAME, RUNS_DIR, ExperimentSummary, run_experiment,
-)
+from runs.executors import EXECUTORS, ExecutorOptions
+from runs.store import write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from runs.experiment import ExperimentSummary
 
 WEEKS_PER_YEAR = 52
-MEASURES = ("lifetime", "remaining")
+MEASURES = ("remaining", "lifetime")
+# Which episodes of each run a lifetime analysis takes: the headline (first) episode, the ones
+# after it, or all of them pooled (then intervals are bootstrapped over seeds).
+EPISODE_KINDS = ("first", "later", "all")
+EPISODE_TEXT = {"first": "the first episode of each run", "later": "episodes after each run's first",
+                "all": "every episode, pooled (intervals by a bootstrap over seeds)"}
 # Columns of lifetimes.parquet, in order; the survival module reads lifetime_weeks and censored.
-LIFETIME_COLUMNS = ["scenario", "seed", "replicate", "start", "burst", "lifetime_weeks", "censored", "cause"]
+LIFETIME_COLUMNS = ["scenario", "seed", "replicate", "start", "burst", "lifetime_weeks", "censored", "cause",
+                    "first"]
 MEASURE_TEXT = {
     "lifetime": "lifetime: from the episode's start to its burst (a boom under way at the "
     "scenario start counts from the scenario's boom_started date)",
@@ -245,8 +255,21 @@ def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario
                         help="override a scenario field, e.g. economy.interest_rate=0.05 or "
                         "labs.OpenAI.revenue_growth=0.8 or a short name (interest_rate=0.05); "
                         "VALUE is read as TOML (numbers, true/false, strings); repeatable")
-    parser.add_argument("--measure", choices=MEASURES, default="lifetime",
-                        help="lifetime (start to burst, default) or remaining (scenario start to burst)")
+    parser.add_argument("--measure", choices=MEASURES, default="remaining",
+                        help="remaining (scenario start to burst, default: 'how long from now?') or "
+                        "lifetime (the episode's start to its burst)")
+    parser.add_argument("--episodes", choices=EPISODE_KINDS, default="first", dest="episode_kind",
+                        help="first (each run's headline episode, default), later (the ones after it) "
+                        "or all (pooled; intervals bootstrapped over seeds)")
+    add_executor_options(parser)
+    # A stand-in for the model (module:attribute): for tests and for trying another model
+    # with the same tables; not part of the advertised interface.
+    parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Where the runs execute: --executor, --workers, --scheduler, --dask-local
+    (read back with `runs.executors.ExecutorOptions.from_args`)."""
     parser.add_argument("--executor", choices=EXECUTORS, default="process",
                         help="where runs execute (default process)")
     parser.add_argument("--workers", type=int, metavar="N",
@@ -255,9 +278,6 @@ def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario
                         help="Dask scheduler to join, e.g. tcp://host:8786 (with --executor dask)")
     parser.add_argument("--dask-local", type=int, metavar="N",
                         help="start a local Dask cluster of N workers (with --executor dask)")
-    # A stand-in for the model (module:attribute): for tests and for trying another model
-    # with the same tables; not part of the advertised interface.
-    parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
 
 
 def describe(doc: str) -> str:
@@ -308,11 +328,6 @@ def run_function(spec: str | None) -> Callable:
     return fn
 
 
-def executor_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler,
-            "dask_local": args.dask_local}
-
-
 def default_out(command: str, labels: Sequence[str]) -> Path:
     return Path("out") / command / safe_label("-vs-".join(labels))
 
@@ -331,16 +346,15 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
     def table(self, frame: pd.DataFrame, name: str) -> Path:
-        """Store a result table as out_dir/<name>.parquet and remember it."""
-        path = self.out_dir / f"{name}.parquet"
-        frame.to_parquet(path, index=False)
+        """Store a result table as out_dir/<name>.parquet (atomically) and remember it."""
+        path = write_atomic(self.out_dir / f"{name}.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
         self.tables[name] = frame
         self.paths.append(path)
         return path
 
     def figure(self, fig, name: str, dpi: int = 110) -> Path:
-        path = self.out_dir / f"{name}.png"
-        fig.savefig(path, dpi=dpi)
+        """Store a figure as out_dir/<name>.png (atomically)."""
+        path = write_atomic(self.out_dir / f"{name}.png", lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
         self.paths.append(path)
         return path
 
@@ -379,85 +393,18 @@ def execute(
     n_seeds: int,
     root_seed: int,
     years: float,
-    executor: str = "process",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    dask_local: int | None = None,
+    options: ExecutorOptions | None = None,
     progress: str | bool | None = None,
     extra: dict | None = None,
 ) -> Outcome:
     """Run (or resume) the experiment into out_dir and return an Outcome to add results to."""
+    from runs.experiment import run_experiment
+
     summary = run_experiment(
         out_dir, scenarios, run_fn, n_seeds=n_seeds, root_seed=root_seed, years=years,
-        executor=executor, workers=workers, scheduler=scheduler, dask_local=dask_local,
-        progress=progress, manifest_extra=extra,
+        options=options, progress=progress, manifest_extra=extra,
     )
     return Outcome(out_dir=Path(out_dir), summary=summary)
-
-
-def load_tables(
-    out_dir: str | Path, wanted: Mapping[str, Sequence[str] | None], scenarios: Sequence[str] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Chosen columns of chosen tables of every finished run, like `load_experiment` but lean.
-
-    `wanted` maps a table name to the columns to read (None: all; a name ending in '*' is a
-    prefix, e.g. 'backlog_share_*'); a column a run lacks is left out, and a table no run
-    produced is absent from the result. Each table gains leading columns scenario,
-    replicate and seed; rows are ordered by scenario, replicate, then as the run wrote
-    them. Reading only what a command plots keeps a 1,000-run experiment of 10-year runs
-    within a few hundred MB, where whole weekly tables would take gigabytes.
-    """
-    import pyarrow.parquet as pq
-
-    out_dir = Path(out_dir)
-    try:
-        manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"no experiment in {out_dir} ({MANIFEST_NAME} is missing)") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {out_dir / MANIFEST_NAME}: {exc}") from None
-    known = sorted(manifest.get("scenarios", {}))
-    chosen = known if scenarios is None else sorted(set(scenarios))
-    unknown = [s for s in chosen if s not in known]
-    if unknown:
-        raise InputError(f"scenario(s) {unknown} not in experiment {out_dir} (it has {known})")
-
-    pieces: dict[str, list[pd.DataFrame]] = {name: [] for name in wanted}
-    for scenario in chosen:
-        folder = out_dir / RUNS_DIR / scenario
-        runs = sorted(
-            (int(child.name), child) for child in (folder.iterdir() if folder.is_dir() else ())
-            if child.name.isdigit() and (child / DONE_NAME).is_file()
-        )
-        for replicate, run in runs:
-            seed = json.loads((run / DONE_NAME).read_text(encoding="utf-8"))["seed"]
-            for name, columns in wanted.items():
-                path = run / f"{name}.parquet"
-                if not path.is_file():
-                    continue
-                parquet = pq.ParquetFile(path)
-                names = parquet.schema_arrow.names
-                frame = parquet.read(columns=None if columns is None else _select(names, columns)).to_pandas()
-                frame.insert(0, "scenario", scenario)
-                frame.insert(1, "replicate", np.int64(replicate))
-                frame.insert(2, "seed", np.int64(seed))
-                pieces[name].append(frame)
-    result = {}
-    for name, frames in pieces.items():
-        if frames:
-            # Empty pieces would only blur the dtypes of the others.
-            result[name] = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-    return result
-
-
-def _select(names: Sequence[str], columns: Sequence[str]) -> list[str]:
-    chosen = []
-    for column in columns:
-        if column.endswith("*"):
-            chosen += [n for n in names if n.startswith(column[:-1]) and n not in chosen]
-        elif column in names and column not in chosen:
-            chosen.append(column)
-    return chosen
 
 
 def need_columns(table: pd.DataFrame | None, name: str, columns: Iterable[str]) -> None:
@@ -471,16 +418,27 @@ def need_columns(table: pd.DataFrame | None, name: str, columns: Iterable[str]) 
 # --------------------------------------------------------------------------- lifetimes
 
 
-def lifetimes(episodes: pd.DataFrame | None, measure: str = "lifetime") -> pd.DataFrame:
-    """One row per bubble episode with LIFETIME_COLUMNS; lifetime_weeks holds the chosen measure.
+def lifetimes(episodes: pd.DataFrame | None, measure: str = "remaining", kind: str = "all") -> pd.DataFrame:
+    """One row per chosen bubble episode with LIFETIME_COLUMNS; lifetime_weeks holds the measure.
 
     `episodes` is the loaded `episodes` table of an experiment (with scenario, replicate and
-    seed). Dates become datetime64 with NaT for the burst of a censored episode.
+    seed). `kind` picks each run's first episode, the later ones, or all (default). Tables
+    written before the `first` column existed get it from the order of each run's episodes.
+    Dates become datetime64 with NaT for the burst of a censored episode.
     """
+    import numpy as np
+    import pandas as pd
+
     if measure not in MEASURES:
         raise InputError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+    if kind not in EPISODE_KINDS:
+        raise InputError(f"episodes must be one of {', '.join(EPISODE_KINDS)}, got {kind!r}")
     source = "lifetime_weeks" if measure == "lifetime" else "remaining_weeks"
     need_columns(episodes, "episodes", ["scenario", "replicate", "seed", "start", "burst", source, "censored"])
+    if "first" in episodes:
+        first = episodes["first"].fillna(False).astype(bool)
+    else:
+        first = ~episodes.duplicated(["scenario", "replicate"], keep="first")
     frame = pd.DataFrame(
         {
             "scenario": episodes["scenario"].astype(str),
@@ -492,20 +450,49 @@ def lifetimes(episodes: pd.DataFrame | None, measure: str = "lifetime") -> pd.Da
             "censored": episodes["censored"].fillna(True).astype(bool),
             "cause": (episodes["cause"] if "cause" in episodes else pd.Series(None, index=episodes.index))
             .astype(object).where(lambda s: s.notna(), None),
+            "first": first.to_numpy(),
         }
     )
+    if kind != "all":
+        frame = frame[frame["first"] == (kind == "first")]
     return frame[LIFETIME_COLUMNS].reset_index(drop=True)
+
+
+def chosen_episodes(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The rows of a lifetimes table (every episode, with `first`) that an analysis of `kind` takes."""
+    if kind not in EPISODE_KINDS:
+        raise InputError(f"episodes must be one of {', '.join(EPISODE_KINDS)}, got {kind!r}")
+    if kind == "all":
+        return frame
+    return frame[frame["first"] == (kind == "first")].reset_index(drop=True)
+
+
+def later_episodes_lines(frame: pd.DataFrame, horizon: float, labels: Sequence[str], kind: str) -> list[str]:
+    """Follow-on episodes, reported apart from the headline ones (never pooled with them silently)."""
+    from runs import survival
+
+    if kind != "first":
+        return []
+    later = chosen_episodes(frame, "later")
+    lines = []
+    for row in survival.lifetime_summary(later, horizon, scenarios=labels).itertuples():
+        if row.n_episodes:
+            lines.append(f"  {row.scenario}: {row.n_episodes} later episode(s) in {row.n_runs} run(s) after the "
+                         f"first burst (reported apart; median {row.median_text})")
+    return ["episodes after each run's first:", *lines] if lines else []
 
 
 def usable_lifetimes(frame: pd.DataFrame, outcome: Outcome | None = None) -> pd.DataFrame:
     """Rows the survival analysis can use (finite, non-negative lifetimes); warns about the rest."""
+    import numpy as np
+
     bad = ~np.isfinite(frame["lifetime_weeks"]) | (frame["lifetime_weeks"] < 0)
     if bad.any() and outcome is not None:
         outcome.note(f"{int(bad.sum())} episode(s) without a usable lifetime left out of the survival analysis")
     return frame[~bad].reset_index(drop=True)
 
 
-def bubble_definition(config: Mapping[str, Any], measure: str) -> str:
+def bubble_definition(config: Mapping[str, Any], measure: str, kind: str = "first") -> str:
     """The bubble definition stated on every plot, with the scenario's own parameters."""
     params = config.get("bubble") if isinstance(config, Mapping) else None
     params = params if isinstance(params, Mapping) else {}
@@ -518,7 +505,7 @@ def bubble_definition(config: Mapping[str, Any], measure: str) -> str:
         text = (f"a bubble starts when the AI basket's price/fundamental stays above {1 + theta:g} "
                 f"for {weeks:g} weeks and bursts at the first {drawdown:.0%} drawdown from its "
                 f"running peak or when the ratio falls back under {1 + theta:g}")
-    return f"{text}. Shown: {MEASURE_TEXT[measure]}."
+    return f"{text}. Shown: {EPISODE_TEXT[kind]}; {MEASURE_TEXT[measure]}."
 
 
 def horizon_weeks(years: float) -> float:

@@ -16,14 +16,17 @@ import argparse
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
-from runs import commands, figures, psy, survival
+from runs import commands
 from runs.commands import Outcome, ResultError
+from runs.executors import ExecutorOptions
+from runs.loader import load_experiment
+from runs.psy_critical import DEFAULT_REPS as PSY_REPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_SEEDS = 20
 PSY_COLUMNS = ["scenario", "replicate", "seed", "start", "end", "duration", "ongoing"]
@@ -32,14 +35,21 @@ PSY_COLUMNS = ["scenario", "replicate", "seed", "start", "end", "duration", "ong
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "compare", help="bubble lifetimes of several scenarios side by side (Kaplan-Meier, log-rank, PSY)",
-        description=commands.describe(__doc__),
+        description=commands.describe(__doc__) + "\n\n"
+        "Runs (or resumes) the same N seeds of every scenario given and compares their bubbles: one\n"
+        "row per episode (lifetimes.parquet), each scenario's Kaplan-Meier median and burst\n"
+        "probability with the log-rank p-value (summary.parquet) and the survival curves\n"
+        "(survival.png); the same runs dated by the Phillips-Shi-Yu BSADF test on the weekly log\n"
+        "basket price (psy_episodes.parquet, survival_model_vs_psy.png). Rerunning resumes.",
+        epilog="example:\n  python -m runs compare baseline strict no_loop --seeds 20 --out out/compare",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                         help="scenario names or TOML paths (two or more to compare them)")
     commands.add_experiment_options(parser, seeds=DEFAULT_SEEDS, scenario=False)
-    parser.add_argument("--psy-reps", type=int, default=psy.DEFAULT_REPS, metavar="N",
+    parser.add_argument("--psy-reps", type=int, default=PSY_REPS, metavar="N",
                         help=f"Monte Carlo replications for the PSY critical values (default "
-                        f"{psy.DEFAULT_REPS}; cached per series length)")
+                        f"{PSY_REPS}; cached per series length)")
     parser.set_defaults(func=main)
 
 
@@ -48,8 +58,8 @@ def main(args: argparse.Namespace) -> int:
     outcome, lines = run_compare(
         args.scenarios, n_seeds=args.seeds, out_dir=args.out, root_seed=args.root_seed,
         years=commands.years_option(args), overrides=commands.parse_overrides(args.set),
-        measure=args.measure, psy_reps=args.psy_reps, run_fn=commands.run_function(args.run_fn),
-        **commands.executor_options(args),
+        measure=args.measure, episodes=args.episode_kind, psy_reps=args.psy_reps, run_fn=commands.run_function(args.run_fn),
+        options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
 
@@ -62,13 +72,11 @@ def run_compare(
     root_seed: int = 0,
     years: float | None = None,
     overrides: Mapping[str, Any] | None = None,
-    measure: str = "lifetime",
-    psy_reps: int = psy.DEFAULT_REPS,
+    measure: str = "remaining",
+    episodes: str = "first",
+    psy_reps: int = PSY_REPS,
     run_fn: Callable | None = None,
-    executor: str = "process",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    dask_local: int | None = None,
+    options: ExecutorOptions | None = None,
     progress: str | bool | None = None,
 ) -> tuple[Outcome, list[str]]:
     """Run or resume the comparison and write its tables and figures.
@@ -78,6 +86,8 @@ def run_compare(
     """
     if measure not in commands.MEASURES:
         raise InputError(f"measure must be one of {', '.join(commands.MEASURES)}, got {measure!r}")
+    if episodes not in commands.EPISODE_KINDS:
+        raise InputError(f"episodes must be one of {', '.join(commands.EPISODE_KINDS)}, got {episodes!r}")
     if isinstance(psy_reps, bool) or not isinstance(psy_reps, int) or psy_reps < 20:
         raise InputError(f"--psy-reps must be at least 20 to estimate a 95% quantile, got {psy_reps}")
     if isinstance(scenarios, str) or not scenarios:
@@ -88,12 +98,11 @@ def run_compare(
     out_dir = Path(out_dir) if out_dir is not None else commands.default_out("compare", labels)
     outcome = commands.execute(
         out_dir, configs, run_fn or commands.run_function(None), n_seeds, root_seed, years,
-        executor=executor, workers=workers, scheduler=scheduler, dask_local=dask_local,
-        progress=progress, extra={"command": "compare"},
+        options=options, progress=progress, extra={"command": "compare"},
     )
     lines = [f"compare {', '.join(labels)}: {outcome.summary}"]
     try:
-        lines += analyse(outcome, labels, resolved[0].config, years, measure, psy_reps)
+        lines += analyse(outcome, labels, resolved[0].config, years, measure, psy_reps, kind=episodes)
     except ResultError as exc:
         outcome.warn(f"comparison skipped: {exc}")
     return outcome, lines
@@ -101,18 +110,22 @@ def run_compare(
 
 def analyse(
     outcome: Outcome, labels: list[str], config: Mapping, years: float, measure: str, psy_reps: int,
-    cache_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None, kind: str = "first",
 ) -> list[str]:
     """Lifetimes, summary, PSY episodes and figures of a finished comparison; summary lines."""
-    tables = commands.load_tables(outcome.out_dir, {"episodes": None, "weekly": ["date", "week", "basket_price"]},
-                                  labels)
-    definition = commands.bubble_definition(config, measure)
+    from runs import figures, survival
+
+    tables = load_experiment(outcome.out_dir, {"episodes": None, "weekly": ["date", "week", "basket_price"]},
+                             labels, strict=False)
+    definition = commands.bubble_definition(config, measure, kind)
     horizon = commands.horizon_weeks(years)
-    life = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
-    outcome.table(life, "lifetimes")
+    every = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
+    outcome.table(every, "lifetimes")
+    life = commands.chosen_episodes(every, kind)
     summary = survival.lifetime_summary(life, horizon, scenarios=labels)
     p_value = survival.logrank(life) if life["scenario"].nunique() >= 2 else float("nan")
     summary.insert(1, "measure", measure)
+    summary.insert(2, "episodes", kind)
     summary["logrank_p"] = p_value
 
     try:
@@ -150,16 +163,21 @@ def analyse(
             "at the horizon. Bands: 95%.",
         )
         outcome.figure(fig, "survival_model_vs_psy")
-    return _summary_lines(summary, p_value, measure, found is not None)
+    return (_summary_lines(summary, p_value, measure, found is not None, kind)
+            + commands.later_episodes_lines(every, horizon, labels, kind))
 
 
-def _summary_lines(summary: pd.DataFrame, p_value: float, measure: str, with_psy: bool) -> list[str]:
+def _summary_lines(summary: pd.DataFrame, p_value: float, measure: str, with_psy: bool,
+                   kind: str = "first") -> list[str]:
     horizon = float(summary["horizon_weeks"].iloc[0])
-    lines = [f"median {commands.MEASURE_AXIS[measure]} and {commands.burst_label(horizon, measure)}, per scenario:"]
+    lines = [f"{commands.EPISODE_TEXT[kind]}: median {commands.MEASURE_AXIS[measure]}, restricted mean to the "
+             f"horizon and {commands.burst_label(horizon, measure)}, per scenario:"]
     for row in summary.itertuples():
         burst = f"{row.p_burst:.2f}" if math.isfinite(row.p_burst) else "n/a"
+        rmst = (f"{row.rmst_weeks / 52:.1f} y (95% CI {row.rmst_lower_weeks / 52:.1f} to "
+                f"{row.rmst_upper_weeks / 52:.1f})" if math.isfinite(row.rmst_weeks) else "n/a")
         line = (f"  {row.scenario}: {row.n_episodes} episodes ({row.n_censored} censored); median "
-                f"{row.median_text}; P(burst) {burst}")
+                f"{row.median_text}; restricted mean {rmst}; P(burst) {burst}")
         if with_psy:
             line += f"; PSY: {row.psy_n_episodes} episodes, median {row.psy_median_text}"
         lines.append(line)
@@ -172,15 +190,20 @@ def _summary_lines(summary: pd.DataFrame, p_value: float, measure: str, with_psy
 
 
 def psy_episodes(
-    weekly: pd.DataFrame | None, reps: int = psy.DEFAULT_REPS, outcome: Outcome | None = None,
+    weekly: pd.DataFrame | None, reps: int = PSY_REPS, outcome: Outcome | None = None,
     cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """PSY episodes of each run's weekly log basket price: PSY_COLUMNS, one row per episode.
 
     start and end are dates (end is the last week above the critical value when ongoing);
     duration counts weeks above. Critical values are simulated once per series length and
-    cached on disk by runs.psy. Runs whose price is not positive and finite are skipped.
+    cached on disk by runs.psy_critical. Runs whose price is not positive and finite are skipped.
     """
+    import numpy as np
+    import pandas as pd
+
+    from runs import psy, psy_critical
+
     commands.need_columns(weekly, "weekly", ["scenario", "replicate", "seed", "date", "week", "basket_price"])
     rows, skipped, cvs = [], 0, {}
     for (scenario, replicate), run in weekly.groupby(["scenario", "replicate"], sort=True):
@@ -192,7 +215,7 @@ def psy_episodes(
         T = price.size
         try:
             if T not in cvs:
-                cvs[T] = psy.critical_values(T, n_reps=reps, cache_dir=cache_dir)
+                cvs[T] = psy_critical.critical_values(T, n_reps=reps, cache_dir=cache_dir)
             found = psy.date_stamp(np.log(price), dates=list(pd.to_datetime(run["date"])), cv=cvs[T])
         except ValueError:  # too short for the smallest window, or a flat series
             skipped += 1
@@ -212,6 +235,8 @@ def psy_episodes(
 
 def psy_lifetimes(found: pd.DataFrame) -> pd.DataFrame:
     """PSY episodes as a survival table: duration in weeks, censored when still ongoing."""
+    import pandas as pd
+
     return pd.DataFrame({"scenario": found["scenario"].astype(str),
                          "lifetime_weeks": found["duration"].astype(float),
                          "censored": found["ongoing"].astype(bool)})

@@ -1,42 +1,38 @@
 """The experiment runner: many seeded replicates of several scenarios, run anywhere, stored safely.
 
-This module owns how an experiment is laid out on disk and how it gets there. A caller
-gives named scenarios (plain JSON-able config dicts) and a picklable run function
+A caller gives named scenarios (plain JSON-able config dicts) and a picklable run function
 `run_fn(task: RunTask) -> dict[str, pandas.DataFrame]`; `run_experiment` runs every
-(scenario, replicate) pair in this process, in a process pool or on Dask, and writes each
-result as it arrives to `out_dir/runs/<scenario>/<replicate:05d>/<table>.parquet` plus a
-`done.json`, renaming a finished temporary folder into place so a run folder is either
-complete or absent. Replicate i uses the same seed in every scenario, so scenarios can be
-compared pairwise. `out_dir/manifest.json` pins the scenarios, parameters, seeds and
-versions; rerunning the same call resumes (finished runs are skipped, failures recorded
-under `out_dir/failures/` are retried) and a call that would mix in a different
-experiment is refused. `load_experiment` reads the finished runs back as one table per
-table name. Worker processes never touch `out_dir`; only the calling process writes, and
-only one runner may use an `out_dir` at a time (a lock file enforces this). With the
-"process" and "dask" executors the run function is pickled by reference, so it must be
-importable (defined at module level) and scripts need an `if __name__ == "__main__":` guard.
+(scenario, replicate) pair where `ExecutorOptions` says (this process, a process pool or
+Dask; `runs.executors`) and stores each result as it arrives (`runs.store`: a run folder is
+complete or absent, failures are recorded with their tracebacks). Replicate i uses the same
+seed in every scenario, so scenarios can be compared pairwise. `out_dir/manifest.json` pins
+the scenarios, parameters, seeds and versions; rerunning the same call resumes (finished runs
+are skipped, recorded failures are retried) and a call that would mix in a different
+experiment is refused. `load_experiment` (`runs.loader`) reads the finished runs back. Worker
+processes never touch `out_dir`; only the calling process writes, and only one runner may use
+an `out_dir` at a time (a lock file enforces this). With the "process" and "dask" executors
+the run function is pickled by reference, so it must be importable (defined at module level)
+and scripts need an `if __name__ == "__main__":` guard.
+
+This module owns RunTask, ExperimentSummary, the replicate seeds, what a worker does with
+one task, progress reporting and `run_experiment`; the names of the modules it was split
+into are re-exported here for existing callers.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-import datetime as _dt
 import importlib.metadata
 import io
 import json
 import math
-import multiprocessing
 import os
 import pickle
 import platform
-import re
-import shutil
 import socket
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,28 +42,23 @@ import numpy as np
 import pandas as pd
 
 from economy.errors import InputError
+from runs import store
+from runs.executors import EXECUTORS, ExecutorOptions, SerialExecutor, open_executor
+from runs.loader import load_experiment
+from runs.store import (
+    DONE_NAME, FAILURES_DIR, LOCK_NAME, MANIFEST_FORMAT, MANIFEST_NAME, RUNS_DIR, write_atomic,
+)
 
-try:  # POSIX only; elsewhere the single-runner rule is documented but not enforced.
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
+__all__ = [
+    "DONE_NAME", "EXECUTORS", "FAILURES_DIR", "HEARTBEAT_SECONDS", "LOCK_NAME", "MANIFEST_FORMAT",
+    "MANIFEST_NAME", "RESERVED_COLUMNS", "RUNS_DIR", "ExecutorOptions", "ExperimentSummary", "RunTask",
+    "SerialExecutor", "load_experiment", "open_executor", "replicate_seeds", "run_experiment", "write_atomic",
+]
 
-MANIFEST_NAME = "manifest.json"
-DONE_NAME = "done.json"
-LOCK_NAME = ".lock"
-RUNS_DIR = "runs"
-FAILURES_DIR = "failures"
-MANIFEST_FORMAT = 1
 # Reserved because load_experiment adds them to every table.
 RESERVED_COLUMNS = ("scenario", "replicate", "seed")
-EXECUTORS = ("serial", "process", "dask")
 # Log-line progress reports at least this often, even while no run finishes.
 HEARTBEAT_SECONDS = 30.0
-
-_TMP_PREFIX = ".tmp-"
-# Scenario and table names become file names; keep them portable and unambiguous.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_RUN_DIR_RE = re.compile(r"^\d{5,}$")
 
 
 @dataclass(frozen=True)
@@ -122,80 +113,6 @@ def replicate_seeds(root_seed: int, n: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
 
 
-# --------------------------------------------------------------------------- executors
-
-
-class SerialExecutor(cf.Executor):
-    """A concurrent.futures executor that runs each call at submit time, in this process."""
-
-    def __init__(self) -> None:
-        self._shutdown = False
-
-    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
-        if self._shutdown:
-            raise RuntimeError("cannot schedule new futures after shutdown")
-        future: cf.Future = cf.Future()
-        future.set_running_or_notify_cancel()
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-        return future
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._shutdown = True
-
-
-def _process_context() -> multiprocessing.context.BaseContext:
-    # fork is unsafe once threads exist (tqdm, Dask clients); forkserver is Python 3.14's default.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-@contextlib.contextmanager
-def _open_executor(
-    executor: str, workers: int | None, scheduler: str | None, dask_local: int | None
-) -> Iterator[tuple[cf.Executor, int, str]]:
-    """Yield (executor, how many runs to keep in flight, description); close what we started."""
-    if executor == "serial":
-        yield SerialExecutor(), 1, "serial"
-        return
-    if executor == "process":
-        n = workers or os.cpu_count() or 1
-        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=_process_context())
-        try:
-            # Twice the workers keeps them busy while the parent writes, and bounds memory.
-            yield pool, 2 * n, f"process pool, {n} workers"
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return
-
-    from dask.distributed import Client, LocalCluster
-
-    with contextlib.ExitStack() as stack:
-        if scheduler is not None:
-            client = stack.enter_context(Client(scheduler))
-            where = f"dask scheduler {scheduler}"
-        else:
-            n = dask_local or workers or os.cpu_count() or 1
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-                )
-            )
-            client = stack.enter_context(Client(cluster))
-            where = f"dask local cluster, {n} workers"
-        threads = sum(client.nthreads().values())
-        pool = client.get_executor(pure=False)
-        try:
-            # At least a few in flight so an adaptive cluster that starts empty sees work.
-            yield pool, max(2 * threads, 4), where
-        finally:
-            pool.shutdown(wait=False)
-
-
 # --------------------------------------------------------------------------- worker side
 
 
@@ -218,7 +135,7 @@ def _execute(run_fn: Callable[[RunTask], Mapping[str, pd.DataFrame]], task: RunT
         "ok": True,
         "tables": encoded,
         "rows": rows,
-        "started": _iso(started),
+        "started": store.iso(started),
         "seconds": time.time() - started,
         "host": socket.gethostname(),
         "pid": os.getpid(),
@@ -251,7 +168,7 @@ def _check_tables(result: Any) -> dict[str, pd.DataFrame]:
         raise TypeError(f"run function must return a dict of DataFrames, got {type(result).__name__}")
     tables: dict[str, pd.DataFrame] = {}
     for name, table in result.items():
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if not isinstance(name, str) or not store.NAME_RE.match(name):
             raise ValueError(f"table name {name!r} is not a valid file name (letters, digits, . _ -)")
         if not isinstance(table, pd.DataFrame):
             raise TypeError(f"table {name!r} is a {type(table).__name__}, not a pandas DataFrame")
@@ -262,11 +179,7 @@ def _check_tables(result: Any) -> dict[str, pd.DataFrame]:
     return tables
 
 
-# --------------------------------------------------------------------------- storage
-
-
-def _iso(timestamp: float) -> str:
-    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat(timespec="seconds")
+# --------------------------------------------------------------------------- checks
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -274,127 +187,6 @@ def _fmt_duration(seconds: float) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
-def _run_dir(out_dir: Path, scenario: str, replicate: int) -> Path:
-    return out_dir / RUNS_DIR / scenario / f"{replicate:05d}"
-
-
-def _failure_path(out_dir: Path, scenario: str, replicate: int) -> Path:
-    return out_dir / FAILURES_DIR / scenario / f"{replicate:05d}.json"
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, allow_nan=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _store_run(out_dir: Path, task: RunTask, outcome: dict) -> None:
-    """Write a finished run into a temporary sibling folder, then rename it into place."""
-    final = _run_dir(out_dir, task.scenario, task.replicate)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{_TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
-        for name, data in outcome["tables"].items():
-            _write_bytes(tmp / f"{name}.parquet", data)
-        done = {
-            "scenario": task.scenario,
-            "replicate": task.replicate,
-            "seed": task.seed,
-            "started": outcome["started"],
-            "seconds": round(outcome["seconds"], 3),
-            "host": outcome["host"],
-            "pid": outcome["pid"],
-            "rows": outcome["rows"],
-        }
-        _write_bytes(tmp / DONE_NAME, (json.dumps(done, indent=2) + "\n").encode())
-        _fsync_dir(tmp)
-        if final.exists():
-            # Finished runs are skipped, so this is a folder without done.json that no
-            # runner made (they only rename complete folders in); it must not shadow the run.
-            shutil.rmtree(final)
-        os.rename(tmp, final)
-        _fsync_dir(final.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _store_failure(out_dir: Path, task: RunTask, outcome: dict) -> None:
-    record = {
-        "scenario": task.scenario,
-        "replicate": task.replicate,
-        "seed": task.seed,
-        "time": _iso(time.time()),
-        **{k: outcome.get(k) for k in ("error_type", "error", "host", "pid", "seconds")},
-        "traceback": outcome.get("traceback"),
-    }
-    if record["seconds"] is not None:
-        record["seconds"] = round(record["seconds"], 3)
-    _write_json_atomic(_failure_path(out_dir, task.scenario, task.replicate), record)
-
-
-def _is_done(out_dir: Path, scenario: str, replicate: int) -> bool:
-    return (_run_dir(out_dir, scenario, replicate) / DONE_NAME).is_file()
-
-
-def _remove_leftovers(out_dir: Path) -> int:
-    """Delete temporary files and folders a killed runner left behind; return how many."""
-    removed = 0
-    candidates: list[Path] = list(out_dir.glob(f"{_TMP_PREFIX}*"))
-    for sub in (RUNS_DIR, FAILURES_DIR):
-        candidates += list((out_dir / sub).glob(f"*/{_TMP_PREFIX}*"))
-    for path in candidates:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-        removed += 1
-    return removed
-
-
-@contextlib.contextmanager
-def _exclusive(out_dir: Path) -> Iterator[None]:
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    # The kernel drops a flock when its holder dies, so a killed runner leaves no stale lock.
-    with open(out_dir / LOCK_NAME, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"experiment folder {out_dir} is in use by another run_experiment") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-# --------------------------------------------------------------------------- manifest
 
 
 def _versions() -> dict[str, str]:
@@ -426,7 +218,7 @@ def _check_scenarios(scenarios: Any) -> dict[str, dict[str, Any]]:
         raise InputError("scenarios must be a non-empty dict of scenario name -> config dict")
     checked: dict[str, dict[str, Any]] = {}
     for name, config in scenarios.items():
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if not isinstance(name, str) or not store.NAME_RE.match(name):
             raise InputError(
                 f"scenario name {name!r} must start with a letter or digit and use only "
                 "letters, digits, '.', '_' or '-' (it names a folder)"
@@ -443,40 +235,6 @@ def _check_years(years: Any) -> int | float:
     if not math.isfinite(years) or years <= 0:
         raise InputError(f"years must be positive and finite, got {years!r}")
     return int(years) if isinstance(years, (int, np.integer)) else float(years)
-
-
-def _read_manifest(out_dir: Path) -> dict | None:
-    path = out_dir / MANIFEST_NAME
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-
-
-def _check_resumable(
-    out_dir: Path, old: dict, scenarios: dict, root_seed: int, years: Any, n_seeds: int
-) -> None:
-    where = f"experiment folder {out_dir} holds a different experiment"
-    hint = "use a new out_dir or the original settings"
-    if old.get("format") != MANIFEST_FORMAT:
-        raise InputError(f"{where} (manifest format {old.get('format')!r}); {hint}")
-    if old.get("scenarios") != scenarios:
-        old_s, new_s = old.get("scenarios") or {}, scenarios
-        changed = sorted(
-            set(old_s) ^ set(new_s) | {k for k in set(old_s) & set(new_s) if old_s[k] != new_s[k]}
-        )
-        raise InputError(f"{where}: scenarios differ ({', '.join(changed)}); {hint}")
-    params = old.get("parameters") or {}
-    if params.get("root_seed") != root_seed:
-        raise InputError(f"{where}: root_seed {params.get('root_seed')!r} there, {root_seed!r} now; {hint}")
-    if params.get("years") is None or float(params["years"]) != float(years):
-        raise InputError(f"{where}: years {params.get('years')!r} there, {years!r} now; {hint}")
-    if n_seeds < int(params.get("n_seeds", 0)):
-        raise InputError(
-            f"{where}: n_seeds {params.get('n_seeds')} there, {n_seeds} now; n_seeds may only grow"
-        )
 
 
 # --------------------------------------------------------------------------- progress
@@ -606,10 +364,10 @@ def _run_all(
 def _record(out_dir: Path, task: RunTask, outcome: dict) -> bool:
     """Store one outcome; True if the run succeeded. Storage errors (disk full) propagate."""
     if outcome.get("ok"):
-        _store_run(out_dir, task, outcome)
-        _failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
+        store.store_run(out_dir, task, outcome)
+        store.failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
         return True
-    _store_failure(out_dir, task, outcome)
+    store.store_failure(out_dir, task, outcome)
     return False
 
 
@@ -620,19 +378,14 @@ def run_experiment(
     n_seeds: int,
     root_seed: int = 0,
     years: int | float = 10,
-    executor: str = "process",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    dask_local: int | None = None,
+    options: ExecutorOptions | None = None,
     progress: str | bool | None = None,
     manifest_extra: dict | None = None,
 ) -> ExperimentSummary:
     """Run `n_seeds` replicates of every scenario into `out_dir`, resuming what is there.
 
-    executor: "serial" (in order, in this process), "process" (a process pool of `workers`,
-    default os.cpu_count()) or "dask": `scheduler="tcp://host:port"` joins a running
-    cluster, otherwise `dask_local` (default `workers`, then os.cpu_count()) single-threaded
-    worker processes are started here and stopped afterwards.
+    options: where the runs execute (`ExecutorOptions`; default a process pool of
+    os.cpu_count() workers).
     progress: None/"auto" (a bar on a terminal, log lines otherwise), "bar", "log" or "off".
     manifest_extra: JSON data merged into the manifest's "extra" (not compared on resume).
     A run that raises is recorded under out_dir/failures and retried on the next call; it
@@ -647,18 +400,13 @@ def run_experiment(
     years = _check_years(years)
     extra = _as_json(dict(manifest_extra or {}), "manifest_extra")
     mode = _progress_mode(progress)
-    if executor not in EXECUTORS:
-        raise InputError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    if (scheduler is not None or dask_local is not None) and executor != "dask":
-        raise InputError("scheduler and dask_local need executor='dask'")
-    if scheduler is not None and dask_local is not None:
-        raise InputError("give either scheduler (a running Dask cluster) or dask_local, not both")
-    for name, value in (("workers", workers), ("dask_local", dask_local)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise InputError(f"{name} must be a positive integer, got {value!r}")
+    options = ExecutorOptions() if options is None else options
+    if not isinstance(options, ExecutorOptions):
+        raise InputError(f"options must be an ExecutorOptions, got {type(options).__name__}")
+    options.check()
     if not callable(run_fn):
         raise InputError(f"run_fn must be callable, got {type(run_fn).__name__}")
-    if executor != "serial":
+    if options.executor != "serial":
         try:
             pickle.dumps(run_fn)
         except Exception as exc:
@@ -671,15 +419,15 @@ def run_experiment(
         raise InputError(f"out_dir {out_dir} exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    with _exclusive(out_dir):
-        old = _read_manifest(out_dir)
+    with store.exclusive(out_dir):
+        old = store.read_manifest(out_dir)
         if old is None and any((out_dir / sub).exists() for sub in (RUNS_DIR, FAILURES_DIR)):
             raise InputError(
                 f"experiment folder {out_dir} has runs but no {MANIFEST_NAME}; use a new out_dir"
             )
         if old is not None:
-            _check_resumable(out_dir, old, scenarios, root_seed, years, n_seeds)
-        _remove_leftovers(out_dir)
+            store.check_resumable(out_dir, old, scenarios, root_seed, years, n_seeds)
+        store.remove_leftovers(out_dir)
         versions = _versions()
         if old is not None and old.get("versions") != versions:
             print(
@@ -687,9 +435,9 @@ def run_experiment(
                 f"was started with ({old.get('versions')} -> {versions})",
                 file=sys.stderr,
             )
-        now = _iso(time.time())
-        _write_json_atomic(
-            out_dir / MANIFEST_NAME,
+        now = store.iso(time.time())
+        store.write_manifest(
+            out_dir,
             {
                 "format": MANIFEST_FORMAT,
                 "created": old["created"] if old else now,
@@ -700,7 +448,7 @@ def run_experiment(
                 "versions": old["versions"] if old else versions,
                 # One entry per call, so a resumed experiment shows what ran it and when.
                 "sessions": (old.get("sessions", []) if old else [])
-                + [{"started": now, "n_seeds": n_seeds, "executor": executor, "versions": versions}],
+                + [{"started": now, "n_seeds": n_seeds, "executor": options.executor, "versions": versions}],
                 "extra": {**(old.get("extra", {}) if old else {}), **extra},
             },
         )
@@ -713,16 +461,16 @@ def run_experiment(
         ]
         todo = []
         for task in tasks:
-            if _is_done(out_dir, task.scenario, task.replicate):
+            if store.is_done(out_dir, task.scenario, task.replicate):
                 # A success whose old failure record outlived a kill between the two writes.
-                _failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
+                store.failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
             else:
                 todo.append(task)
         skipped = len(tasks) - len(todo)
 
         ran, failures = 0, []
         if todo:
-            with _open_executor(executor, workers, scheduler, dask_local) as (pool, window, where):
+            with open_executor(options) as (pool, window, where):
                 report = _Progress(mode, len(tasks), skipped, where)
                 try:
                     for task, outcome in _run_all(pool, window, run_fn, todo, report.heartbeat):
@@ -747,63 +495,3 @@ def run_experiment(
         )
         report.report(summary)
         return summary
-
-
-# --------------------------------------------------------------------------- reading back
-
-
-def load_experiment(
-    out_dir: str | os.PathLike,
-    tables: Iterable[str] | None = None,
-    scenarios: Iterable[str] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Every finished run's tables, concatenated per table name.
-
-    Each table gains leading columns scenario, replicate and seed; rows are ordered by
-    scenario name, then replicate, then as the run returned them. `tables` and `scenarios`
-    restrict what is read. Failed and unfinished runs are absent.
-    """
-    out_dir = Path(out_dir)
-    manifest = _read_manifest(out_dir)
-    if manifest is None:
-        raise InputError(f"no experiment in {out_dir} ({MANIFEST_NAME} is missing)")
-    known = sorted(manifest.get("scenarios", {}))
-    wanted = known if scenarios is None else sorted(set(scenarios))
-    unknown = [s for s in wanted if s not in known]
-    if unknown:
-        raise InputError(f"scenario(s) {unknown} not in experiment {out_dir} (it has {known})")
-    table_filter = None if tables is None else set(tables)
-
-    runs: list[tuple[str, int, Path]] = []
-    for scenario in wanted:
-        folder = out_dir / RUNS_DIR / scenario
-        if folder.is_dir():
-            runs += [
-                (scenario, int(child.name), child)
-                for child in folder.iterdir()
-                if _RUN_DIR_RE.match(child.name) and (child / DONE_NAME).is_file()
-            ]
-    runs.sort(key=lambda run: (run[0], run[1]))
-
-    pieces: dict[str, list[pd.DataFrame]] = {}
-    for scenario, replicate, folder in runs:
-        seed = json.loads((folder / DONE_NAME).read_text(encoding="utf-8"))["seed"]
-        for path in sorted(folder.glob("*.parquet")):
-            if table_filter is not None and path.stem not in table_filter:
-                continue
-            frame = pd.read_parquet(path)
-            frame.insert(0, "scenario", scenario)
-            frame.insert(1, "replicate", np.int64(replicate))
-            frame.insert(2, "seed", np.int64(seed))
-            pieces.setdefault(path.stem, []).append(frame)
-    if table_filter is not None and runs:
-        missing = sorted(table_filter - set(pieces))
-        if missing:
-            raise InputError(f"table(s) {missing} not found in experiment {out_dir}")
-
-    result = {}
-    for name in sorted(pieces):
-        # Empty pieces would only blur the dtypes of the others.
-        frames = [f for f in pieces[name] if len(f)] or pieces[name][:1]
-        result[name] = pd.concat(frames, ignore_index=True)
-    return result

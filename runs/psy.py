@@ -3,34 +3,27 @@
 International Economic Review 56(4), 1043-1078; "PSY" below): this module owns the ADF
 t-statistic over every admissible window of a series (closed form from cumulative sums for
 lag 0, batched moment matrices for lag k > 0), the backward sup ADF sequence BSADF with its
-summaries SADF and GSADF, Monte Carlo critical values under the paper's null (cached on disk),
-the date-stamping of episodes of exuberance, and the `python -m runs psy` command that runs all
-of it on one column of a CSV file.
+summaries SADF and GSADF, and the date-stamping of episodes of exuberance. Monte Carlo
+critical values under the paper's null (cached on disk) are in `runs.psy_critical` (its names
+can still be reached as attributes of this module), and the `python -m runs psy` command in
+`runs.psy_command`.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import math
 import os
-import tempfile
-import warnings
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from economy.errors import InputError
+if TYPE_CHECKING:
+    import pandas as pd
 
-LEVELS = (0.90, 0.95, 0.99)
-DEFAULT_SEED = 20150
-DEFAULT_REPS = 2000
-
-# Bump when the simulator or the file layout changes, so stale cache files are never read.
-_CACHE_VERSION = 1
+# Names of runs.psy_critical that callers may still reach as runs.psy.<name>.
+_CRITICAL = ("LEVELS", "DEFAULT_SEED", "DEFAULT_REPS", "CriticalValues", "simulate_null",
+             "default_cache_dir", "critical_values")
 # Rows of the (r1, r2) grid handled per numpy pass: small enough that a block and its
 # temporaries stay in cache, large enough that the Python loop over blocks costs nothing.
 _BLOCK_ELEMENTS = 1 << 16
@@ -250,148 +243,6 @@ def gsadf(y, r0: float | None = None, lag: int = 0) -> float:
 
 
 # --------------------------------------------------------------------------------------
-# Monte Carlo critical values
-# --------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class CriticalValues:
-    """Quantiles of the PSY statistics under the null, for one (T, w0, lag, n_reps, seed).
-
-    `sadf` and `gsadf` map each level in LEVELS to a critical value; `bsadf` maps each level
-    to a length-T array (NaN before w0 - 1) of critical values for BSADF at each end point.
-    The raw SADF and GSADF draws are kept for p-values and Monte Carlo error estimates.
-    """
-
-    T: int
-    window: int
-    lag: int
-    n_reps: int
-    seed: int
-    sadf: dict[float, float]
-    gsadf: dict[float, float]
-    bsadf: dict[float, np.ndarray]
-    sadf_draws: np.ndarray
-    gsadf_draws: np.ndarray
-
-    @property
-    def r0(self) -> float:
-        return self.window / self.T
-
-    @property
-    def bsadf_95(self) -> np.ndarray:
-        return self.bsadf[0.95]
-
-
-def simulate_null(T: int, window: int, lag: int, n_reps: int, seed: int) -> dict[str, np.ndarray]:
-    """Draws of (SADF, GSADF, BSADF sequence) under PSY's null (Section 5): a random walk with
-    asymptotically negligible drift, y_t = d T^-eta + y_{t-1} + e_t, d = eta = 1, e_t ~ N(0, 1),
-    y_0 = 0 as the pre-sample value.
-
-    BSADF(r2) depends only on y_0..y_{r2}, so one full-length path serves every end point:
-    its drift is 1/T rather than 1/r2, a difference the null makes asymptotically negligible.
-    """
-    rng = np.random.default_rng(seed)
-    bs_all = np.empty((n_reps, T))
-    sadf_draws = np.empty(n_reps)
-    for i in range(n_reps):
-        path = np.cumsum(1.0 / T + rng.standard_normal(T))
-        bs, forward = _recursive(_prepare(path), window, lag)
-        bs_all[i] = bs
-        sadf_draws[i] = np.nanmax(forward)
-    return {"sadf": sadf_draws, "gsadf": np.nanmax(bs_all, axis=1), "bsadf": bs_all}
-
-
-def default_cache_dir() -> Path:
-    """$CIRCULAR_AI_CACHE/psy, else $XDG_CACHE_HOME/circular-ai-bubble/psy, else ~/.cache/..."""
-    root = os.environ.get("CIRCULAR_AI_CACHE")
-    if root:
-        return Path(root) / "psy"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "circular-ai-bubble" / "psy"
-
-
-def _cache_path(cache_dir: Path, T: int, w0: int, lag: int, n_reps: int, seed: int) -> Path:
-    # Keyed by w0 rather than r0: every r0 with the same floor(r0 T) gives the same statistics.
-    return cache_dir / f"psy-cv-v{_CACHE_VERSION}-T{T}-w{w0}-lag{lag}-n{n_reps}-seed{seed}.npz"
-
-
-def _read_cache(path: Path, key: dict[str, int]) -> dict[str, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if any(int(data[name]) != value for name, value in key.items()):
-                return None
-            return {name: np.array(data[name]) for name in ("sadf", "gsadf", "bsadf_q")}
-    except (OSError, KeyError, ValueError, EOFError):
-        # Missing, truncated by a crashed writer on a non-POSIX filesystem, or foreign: recompute.
-        return None
-
-
-def _write_cache(path: Path, payload: dict[str, np.ndarray]) -> None:
-    """Write to a temporary file in the same directory, then os.replace it into place, so
-    a concurrent reader sees either no file or a complete one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def critical_values(
-    T: int,
-    r0: float | None = None,
-    lag: int = 0,
-    n_reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
-    cache_dir: str | os.PathLike | None = None,
-) -> CriticalValues:
-    """90/95/99% Monte Carlo critical values of SADF, GSADF and the BSADF sequence for a sample
-    of T observations, cached in `cache_dir` (default `default_cache_dir()`)."""
-    w0 = min_window_size(T, r0, lag)
-    if isinstance(n_reps, bool) or not isinstance(n_reps, (int, np.integer)) or n_reps < 1:
-        raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    key = {"version": _CACHE_VERSION, "T": int(T), "window": w0, "lag": int(lag),
-           "n_reps": int(n_reps), "seed": int(seed)}
-    path = _cache_path(Path(cache_dir) if cache_dir is not None else default_cache_dir(),
-                       T, w0, int(lag), int(n_reps), int(seed))
-    stored = _read_cache(path, key)
-    if stored is None:
-        draws = simulate_null(int(T), w0, int(lag), int(n_reps), int(seed))
-        with np.errstate(invalid="ignore"):
-            bsadf_q = np.quantile(draws["bsadf"], LEVELS, axis=0)
-        stored = {"sadf": draws["sadf"], "gsadf": draws["gsadf"], "bsadf_q": bsadf_q}
-        try:
-            _write_cache(path, {**{k: np.asarray(v) for k, v in key.items()}, **stored})
-        except OSError as exc:
-            # The values are already computed; a read-only or full disk should cost the
-            # next run a recomputation, not this run its answer.
-            warnings.warn(
-                f"could not cache PSY critical values in {path.parent}: {exc}", stacklevel=2
-            )
-    sadf_q = np.quantile(stored["sadf"], LEVELS)
-    gsadf_q = np.quantile(stored["gsadf"], LEVELS)
-    return CriticalValues(
-        T=int(T), window=w0, lag=int(lag), n_reps=int(n_reps), seed=int(seed),
-        sadf={lv: float(q) for lv, q in zip(LEVELS, sadf_q)},
-        gsadf={lv: float(q) for lv, q in zip(LEVELS, gsadf_q)},
-        bsadf={lv: stored["bsadf_q"][i] for i, lv in enumerate(LEVELS)},
-        sadf_draws=stored["sadf"], gsadf_draws=stored["gsadf"],
-    )
-
-
-# --------------------------------------------------------------------------------------
 # Date-stamping
 # --------------------------------------------------------------------------------------
 
@@ -409,6 +260,8 @@ def episodes(
     observations above (end - start).  An episode still above at the last observation ends
     there with `ongoing` True, and its duration counts that observation too (end - start + 1).
     """
+    import pandas as pd
+
     stat = np.asarray(stat, dtype=float)
     T = stat.size
     with np.errstate(invalid="ignore"):
@@ -436,10 +289,16 @@ def episodes(
     return frame
 
 
-def _cv_sequence(cv, T: int, window: int, lag: int, n_reps: int, seed: int, cache_dir):
+def _cv_sequence(cv, T: int, window: int, lag: int, n_reps: int | None, seed: int | None, cache_dir):
+    from runs import psy_critical
+
     if cv is None:
-        cv = critical_values(T, window / T, lag, n_reps=n_reps, seed=seed, cache_dir=cache_dir)
-    if isinstance(cv, CriticalValues):
+        cv = psy_critical.critical_values(
+            T, window / T, lag, cache_dir=cache_dir,
+            n_reps=psy_critical.DEFAULT_REPS if n_reps is None else n_reps,
+            seed=psy_critical.DEFAULT_SEED if seed is None else seed,
+        )
+    if isinstance(cv, psy_critical.CriticalValues):
         if cv.T != T or cv.window != window or cv.lag != lag:
             raise ValueError(
                 f"critical values are for T={cv.T}, window={cv.window}, lag={cv.lag}; "
@@ -462,14 +321,15 @@ def date_stamp(
     min_duration: float | None = None,
     cv=None,
     *,
-    n_reps: int = DEFAULT_REPS,
-    seed: int = DEFAULT_SEED,
+    n_reps: int | None = None,
+    seed: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """PSY (2015) date-stamping: episodes where BSADF exceeds its 95% critical value.
 
     `cv` is a scalar, a length-T sequence, a `CriticalValues`, or None to simulate (and cache)
-    the BSADF critical values with `n_reps` replications.  Episodes shorter than
+    the BSADF critical values with `n_reps` replications and `seed` (default
+    runs.psy_critical.DEFAULT_REPS and DEFAULT_SEED).  Episodes shorter than
     `min_duration` observations (default log T, PSY's delta log T with delta = 1) are dropped.
     Returns one row per episode: start, end, duration, ongoing, and start_date/end_date when
     `dates` is given; see `episodes` for the exact conventions.
@@ -482,137 +342,11 @@ def date_stamp(
     return episodes(stat, crit, math.log(T) if min_duration is None else min_duration, dates)
 
 
-# --------------------------------------------------------------------------------------
-# Command line: python -m runs psy FILE.csv --column NAME ...
-# --------------------------------------------------------------------------------------
+def __getattr__(name: str):
+    # The critical values moved to runs.psy_critical; importing it here at the top would be
+    # circular (it builds on the statistics above).
+    if name in _CRITICAL:
+        from runs import psy_critical
 
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "psy",
-        help="date-stamp explosive episodes in a CSV column (Phillips, Shi and Yu 2015)",
-        description="BSADF/GSADF bubble test and date-stamping (Phillips, Shi and Yu 2015) "
-        "on one column of a CSV file.",
-    )
-    parser.add_argument("file", metavar="FILE.csv", help="CSV file with a header row")
-    parser.add_argument("--column", required=True, metavar="NAME", help="column holding the series")
-    parser.add_argument("--date-column", metavar="NAME", help="column labelling each observation")
-    parser.add_argument("--log", action="store_true", help="test the log of the series")
-    parser.add_argument("--min-window", type=int, metavar="N",
-                        help="smallest window in observations "
-                        "(default floor((0.01 + 1.8/sqrt(T)) T))")
-    parser.add_argument("--lag", type=int, default=0, metavar="K", help="ADF lag order (default 0)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the episodes as a JSON list of {start, end, duration}")
-    parser.add_argument("--reps", type=int, default=DEFAULT_REPS, metavar="N",
-                        help="Monte Carlo replications for critical values "
-                        f"(default {DEFAULT_REPS}; cached)")
-    parser.set_defaults(func=run)
-
-
-def _read_series(args) -> tuple[np.ndarray, np.ndarray | None]:
-    path = args.file
-    try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except FileNotFoundError:
-        raise InputError(f"cannot read {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"cannot read {path}: it is a directory") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"cannot read {path}: the file is empty") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"cannot read {path} as CSV: {reason}") from None
-    for name in filter(None, (args.column, args.date_column)):
-        if name not in frame.columns:
-            found = ", ".join(map(str, frame.columns))
-            raise InputError(f"column {name!r} not found in {path} (columns: {found})")
-    raw = frame[args.column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        i = int(bad[0])
-        # Line numbers count the header as line 1.
-        what = "a missing value" if pd.isna(raw.iloc[i]) else f"non-numeric value {raw.iloc[i]!r}"
-        raise InputError(f"column {args.column!r} in {path} has {what} on line {i + 2}")
-    if args.log:
-        nonpos = np.flatnonzero(values <= 0)
-        if nonpos.size:
-            i = int(nonpos[0])
-            raise InputError(
-                f"column {args.column!r} in {path} has non-positive value {raw.iloc[i]} on line "
-                f"{i + 2}; --log needs positive values"
-            )
-        values = np.log(values)
-    dates = None
-    if args.date_column:
-        dates = frame[args.date_column].fillna("").to_numpy(dtype=object)
-    return values, dates
-
-
-def run(args) -> int:
-    if args.lag < 0:
-        raise InputError(f"--lag must be a non-negative integer, got {args.lag}")
-    if args.reps < 20:
-        raise InputError(f"--reps must be at least 20 to estimate a 95% quantile, got {args.reps}")
-    if args.min_window is not None and args.min_window < 1:
-        raise InputError(
-            f"--min-window must be a positive number of observations, got {args.min_window}"
-        )
-    y, dates = _read_series(args)
-    T = y.size
-    if args.min_window is not None and args.min_window > T:
-        raise InputError(
-            f"--min-window {args.min_window} is longer than the series in {args.file} "
-            f"({T} observations)"
-        )
-    r0 = None if args.min_window is None else args.min_window / max(T, 1)
-    try:
-        w0 = min_window_size(T, r0, args.lag)
-        prepared = _prepare(y)
-    except ValueError as exc:
-        raise InputError(
-            f"column {args.column!r} in {args.file} ({T} observations): {exc}"
-        ) from None
-    bs, forward = _recursive(prepared, w0, args.lag)
-    cv = critical_values(T, w0 / T, args.lag, n_reps=args.reps)
-    found = episodes(bs, cv.bsadf_95, math.log(T), dates)
-
-    label = "start_date" if dates is not None else "start"
-    label_end = "end_date" if dates is not None else "end"
-    if args.json:
-        rows = [
-            {"start": _plain(start), "end": _plain(end), "duration": int(duration)}
-            for start, end, duration in zip(found[label], found[label_end], found["duration"])
-        ]
-        print(json.dumps(rows, indent=2))
-        return 0
-
-    series = f"log {args.column}" if args.log else args.column
-    print(f"PSY (2015) bubble test: {series} in {args.file}")
-    print(f"  T = {T} observations, smallest window {w0} (r0 = {w0 / T:.4f}), lag {args.lag}, "
-          f"critical values from {cv.n_reps} Monte Carlo replications")
-    print(f"  GSADF = {np.nanmax(bs):7.3f}   95% critical value {cv.gsadf[0.95]:.3f}")
-    print(f"  SADF  = {np.nanmax(forward):7.3f}   95% critical value {cv.sadf[0.95]:.3f}")
-    print("Episodes with BSADF above its 95% critical value for at least "
-          f"log T = {math.log(T):.1f} observations:")
-    if found.empty:
-        print("  none")
-        return 0
-    table = pd.DataFrame(
-        {
-            "origination": found[label].map(str),
-            "termination": [
-                f"{end} (ongoing)" if ongoing else str(end)
-                for end, ongoing in zip(found[label_end], found["ongoing"])
-            ],
-            "duration": found["duration"],
-        }
-    )
-    print(table.to_string(index=False))
-    return 0
-
-
-def _plain(value):
-    """JSON-friendly scalar: numpy integers become int, labels stay as read from the CSV."""
-    return int(value) if isinstance(value, (int, np.integer)) else value
+        return getattr(psy_critical, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,31 +11,40 @@ same seed gives the same files.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
+from economy.errors import InputError
+from runs.store import write_atomic
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
-from economy.errors import InputError  # noqa: E402
+# The docstring without its "`python -m runs X`: " lead-in, as the command's --help text.
+_DESCRIPTION = __doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1][1:]
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("single", help="one run: tables and a figure", description=__doc__)
-    parser.add_argument("--scenario", default="baseline", help="scenario name or TOML path (default: baseline)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    parser.add_argument("--years", type=float, default=None, help="horizon in years (default: the scenario's)")
-    parser.add_argument("--out", required=True, help="folder to write the files to")
+    parser = subparsers.add_parser(
+        "single", help="one run: tables and a figure", description=_DESCRIPTION,
+        epilog="example:\n  python -m runs single --scenario strict --seed 7 --years 5 --out out/single",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--scenario", default="baseline", metavar="NAME",
+                        help="scenario name or TOML path (default: baseline)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: the scenario's)")
+    parser.add_argument("--years", type=float, default=None, metavar="Y",
+                        help="horizon in years (default: the scenario's run.years)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
     parser.set_defaults(func=main)
 
 
 def run_single(scenario="baseline", seed=None, years=None) -> dict[str, pd.DataFrame]:
     """Run a scenario once; return the tables `single` writes (and the run's other tables)."""
+    import pandas as pd
+
     from model.model import CircularFinance
 
     if years is not None and years <= 0:
@@ -51,12 +60,22 @@ def run_single(scenario="baseline", seed=None, years=None) -> dict[str, pd.DataF
     return tables
 
 
-def run_figure(tables: dict) -> plt.Figure:
-    """Price against fundamental with episodes shaded; profit by origin against free cash flow."""
+def run_figure(tables: dict) -> Figure:
+    """Price against fundamental with episodes shaded; profit by origin against free cash flow.
+
+    A Figure on the Agg canvas: no pyplot state, no backend switched.
+    """
+    import matplotlib.dates as mdates
+    import pandas as pd
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     steps, episodes = tables["steps"], tables["episodes"]
     definition = tables.get("definition")
     dates = pd.to_datetime(steps["date"])
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
     top.plot(dates, steps["basket_price"] / 1000.0, color="tab:blue", label="AI basket market cap")
     top.plot(dates, steps["basket_fundamental"] / 1000.0, color="tab:green", label="fundamental value (real cash flows)")
     for row in episodes.itertuples():
@@ -97,32 +116,16 @@ def run_figure(tables: dict) -> plt.Figure:
     return fig
 
 
-def _replace(path: Path, write) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        # mkstemp makes owner-only files; give the result the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
 def write_outputs(tables: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in ("steps", "quarters", "episodes"):
         path = out / f"{name}.parquet"
-        _replace(path, lambda tmp, t=tables[name]: t.to_parquet(tmp, index=False))
+        write_atomic(path, lambda tmp, t=tables[name]: t.to_parquet(tmp, index=False))
         written.append(path)
     figure = run_figure(tables)
     path = out / "run.png"
-    _replace(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png", metadata={"Software": None}))
-    plt.close(figure)
+    write_atomic(path, lambda tmp: figure.savefig(tmp, dpi=110, format="png", metadata={"Software": None}))
     written.append(path)
     return written
 

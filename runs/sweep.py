@@ -17,14 +17,16 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
-from runs import commands, figures, survival
+from runs import commands
 from runs.commands import Outcome, ResultError
+from runs.executors import ExecutorOptions
+from runs.loader import load_experiment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_SEEDS = 10
 MAX_PARAMS = 2
@@ -33,7 +35,15 @@ MAX_PARAMS = 2
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "sweep", help="median lifetime and burst probability over a grid of one or two parameters",
-        description=commands.describe(__doc__),
+        description=commands.describe(__doc__) + "\n\n"
+        "Runs (or resumes) one scenario at every point of a grid of one or two scenario fields, on\n"
+        "the same paired seeds at every point. Writes sweep.parquet (per point: episode counts,\n"
+        "Kaplan-Meier median lifetime and P(burst) with 95% intervals), lifetimes.parquet and\n"
+        "sweep.png (curves over one parameter, heat maps over two). Every point is checked before\n"
+        "anything runs.",
+        epilog="example:\n  python -m runs sweep interest_rate=0.02,0.04,0.06 regime=gaap_2026,strict --seeds 10 "
+        "--out out/sweep",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("grid", nargs="+", metavar="PARAM=V1,V2,...",
                         help="a scenario field (economy.interest_rate, labs.OpenAI.revenue_growth) or "
@@ -47,8 +57,8 @@ def main(args: argparse.Namespace) -> int:
     outcome, lines = run_sweep(
         parse_grid(args.grid), args.scenario, n_seeds=args.seeds, out_dir=args.out,
         root_seed=args.root_seed, years=commands.years_option(args),
-        overrides=commands.parse_overrides(args.set), measure=args.measure,
-        run_fn=commands.run_function(args.run_fn), **commands.executor_options(args),
+        overrides=commands.parse_overrides(args.set), measure=args.measure, episodes=args.episode_kind,
+        run_fn=commands.run_function(args.run_fn), options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
 
@@ -112,17 +122,17 @@ def run_sweep(
     root_seed: int = 0,
     years: float | None = None,
     overrides: Mapping[str, Any] | None = None,
-    measure: str = "lifetime",
+    measure: str = "remaining",
+    episodes: str = "first",
     run_fn: Callable | None = None,
-    executor: str = "process",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    dask_local: int | None = None,
+    options: ExecutorOptions | None = None,
     progress: str | bool | None = None,
 ) -> tuple[Outcome, list[str]]:
     """Run or resume a sweep over `grid` ({dotted key: values}) and write its table and figure."""
     if measure not in commands.MEASURES:
         raise InputError(f"measure must be one of {', '.join(commands.MEASURES)}, got {measure!r}")
+    if episodes not in commands.EPISODE_KINDS:
+        raise InputError(f"episodes must be one of {', '.join(commands.EPISODE_KINDS)}, got {episodes!r}")
     grid = {commands.parameter_key(k): list(v) for k, v in grid.items()}
     points = grid_points(grid, scenario, overrides, years)
     configs, years = commands.experiment_scenarios([r for _, r in points])
@@ -131,13 +141,12 @@ def run_sweep(
     out_dir = Path(out_dir) if out_dir is not None else commands.default_out("sweep", [base, *params])
     outcome = commands.execute(
         out_dir, configs, run_fn or commands.run_function(None), n_seeds, root_seed, years,
-        executor=executor, workers=workers, scheduler=scheduler, dask_local=dask_local,
-        progress=progress, extra={"command": "sweep", "grid": {k: [commands.value_text(v) for v in vs]
+        options=options, progress=progress, extra={"command": "sweep", "grid": {k: [commands.value_text(v) for v in vs]
                                                              for k, vs in grid.items()}},
     )
     lines = [f"sweep of {' x '.join(params)} on {base!r} ({len(points)} points): {outcome.summary}"]
     try:
-        lines += analyse(outcome, points, params, years, measure)
+        lines += analyse(outcome, points, params, years, measure, episodes)
     except ResultError as exc:
         outcome.warn(f"sweep analysis skipped: {exc}")
     return outcome, lines
@@ -151,6 +160,11 @@ def sweep_table(
     `labels` are the grid points' scenario labels in sweep order and `values` maps each
     parameter's column name to its value at every point, in the same order.
     """
+    import numpy as np
+    import pandas as pd
+
+    from runs import survival
+
     summary = survival.lifetime_summary(life, horizon, scenarios=labels)
     longest = life.groupby("scenario")["lifetime_weeks"].max()
     summary["max_weeks"] = [float(longest.get(label, np.nan)) for label in labels]
@@ -167,19 +181,23 @@ def sweep_table(
 
 def analyse(
     outcome: Outcome, points: Sequence[tuple[dict, commands.Resolved]], params: Sequence[str],
-    years: float, measure: str,
+    years: float, measure: str, kind: str = "first",
 ) -> list[str]:
     """The sweep table, lifetimes and figure of a finished sweep; summary lines."""
     labels = [r.label for _, r in points]
-    tables = commands.load_tables(outcome.out_dir, {"episodes": None}, labels)
+    from runs import figures
+
+    tables = load_experiment(outcome.out_dir, {"episodes": None}, labels, strict=False)
     horizon = commands.horizon_weeks(years)
-    life = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
-    outcome.table(life, "lifetimes")
+    every = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
+    outcome.table(every, "lifetimes")
+    life = commands.chosen_episodes(every, kind)
     values = {param: [list(v.values())[i] for v, _ in points] for i, param in enumerate(params)}
     table = sweep_table(life, labels, values, horizon)
     table.insert(len(params) + 1, "measure", measure)
+    table.insert(len(params) + 2, "episodes", kind)
     outcome.table(table, "sweep")
-    definition = commands.bubble_definition(points[0][1].config, measure)
+    definition = commands.bubble_definition(points[0][1].config, measure, kind)
     title = f"Bubble {commands.MEASURE_AXIS[measure]} across {' and '.join(params)}"
     if life.empty:
         fig = figures.message_figure(title, f"No bubble episodes in any run. Bubble definition: {definition}")
@@ -198,4 +216,4 @@ def analyse(
         values = ", ".join(f"{p}={commands.value_text(row[p])}" for p in params)
         burst = f"{row['p_burst']:.2f}" if math.isfinite(row["p_burst"]) else "n/a"
         lines.append(f"  {values}: {row['n_episodes']} episodes; median {row['median_text']}; P(burst) {burst}")
-    return lines
+    return lines + commands.later_episodes_lines(every, horizon, labels, kind)

@@ -23,6 +23,8 @@ import pytest
 from economy.errors import InputError
 from runs import commands
 from runs.cli import main
+from runs.executors import ExecutorOptions
+from runs.loader import load_experiment
 
 WEEKS = 52
 TOY = "test_commands:toy_market"  # pytest puts tests/ on sys.path; worker processes inherit it
@@ -137,7 +139,7 @@ def png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
 
 
-SMALL = dict(years=3, run_fn=toy_market, executor="serial", progress="off")
+SMALL = dict(years=3, run_fn=toy_market, options=ExecutorOptions("serial"), progress="off")
 
 
 # --------------------------------------------------------------------------- options
@@ -235,7 +237,6 @@ def test_bad_input_through_a_real_process(tmp_path):
 
 def test_compare_writes_lifetimes_summary_psy_and_figures(tmp_path, strict_toml):
     from runs.compare import PSY_COLUMNS, run_compare
-    from runs.experiment import load_experiment
 
     out = tmp_path / "cmp"
     outcome, lines = run_compare(["baseline", str(strict_toml)], n_seeds=8, out_dir=out, psy_reps=60, **SMALL)
@@ -253,7 +254,9 @@ def test_compare_writes_lifetimes_summary_psy_and_figures(tmp_path, strict_toml)
 
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary["scenario"]) == ["baseline", "strict"]
-    assert summary["n_episodes"].sum() == len(life)
+    # The survival analysis takes each run's first episode; lifetimes.parquet keeps every one.
+    assert summary["n_episodes"].sum() == life["first"].sum() == life.groupby(["scenario", "replicate"]).ngroups
+    assert (summary["episodes"] == "first").all() and summary["rmst_weeks"].notna().all()
     assert 0 <= summary["logrank_p"].iloc[0] <= 1
     assert {"psy_n_episodes", "psy_median_weeks"} <= set(summary.columns)
 
@@ -297,7 +300,9 @@ def test_sweep_over_one_parameter_draws_curves(tmp_path):
     from runs.sweep import run_sweep
 
     out = tmp_path / "sweep1"
-    outcome, lines = run_sweep({"interest_rate": [0.0, 0.05, 0.1]}, n_seeds=12, out_dir=out, **SMALL)
+    # Every episode pooled, each from its own start: the toy's bubbles die faster at higher rates.
+    outcome, lines = run_sweep({"interest_rate": [0.0, 0.05, 0.1]}, n_seeds=12, out_dir=out, measure="lifetime",
+                               episodes="all", **SMALL)
     assert outcome.ok and outcome.summary.ran == 36
     table = pd.read_parquet(out / "sweep.parquet")
     assert list(table["interest_rate"]) == [0.0, 0.05, 0.1]
@@ -359,7 +364,6 @@ def test_resume_through_the_command_skips_finished_runs(tmp_path, capsys):
 
 def test_baseline_tables_and_figures(tmp_path):
     from runs.baseline import run_baseline
-    from runs.experiment import load_experiment
 
     out = tmp_path / "base"
     outcome, lines = run_baseline(n_seeds=10, out_dir=out, **SMALL)
@@ -367,8 +371,9 @@ def test_baseline_tables_and_figures(tmp_path):
     for name in ["price_vs_fundamental", "profit_split", "backlog_concentration", "survival"]:
         assert png(out / f"{name}.png"), name
     raw = load_experiment(out)
-    # The lean reader the commands use returns what load_experiment does, for the columns asked.
-    lean = commands.load_tables(out, {"weekly": ["basket_price", "price_*", "nosuch"], "nothere": None})
+    # Reading only some columns (as the commands do) returns what a whole read does, for those
+    # columns; the commands read leniently: what no run has is left out, and they report it.
+    lean = load_experiment(out, {"weekly": ["basket_price", "price_*", "nosuch"], "nothere": None}, strict=False)
     assert list(lean) == ["weekly"]
     columns = ["scenario", "replicate", "seed", "basket_price"] + [c for c in raw["weekly"] if c.startswith("price_")]
     pd.testing.assert_frame_equal(lean["weekly"], raw["weekly"][columns])
@@ -401,7 +406,7 @@ def test_baseline_tables_and_figures(tmp_path):
 
     life = pd.read_parquet(out / "lifetimes.parquet")
     summary = pd.read_parquet(out / "summary.parquet")
-    assert summary["n_episodes"].iloc[0] == len(life) == len(eps)
+    assert len(life) == len(eps) and summary["n_episodes"].iloc[0] == life["first"].sum()
     assert any(line.startswith("bubble episodes:") for line in lines)
 
 
@@ -438,13 +443,36 @@ def test_scripts_run_on_the_python_api(tmp_path, capsys):
 def test_the_model_feeds_the_baseline_command(tmp_path):
     """The real run function through the command: the weekly and quarterly columns the figures read."""
     from runs.baseline import run_baseline
-    from runs.experiment import load_experiment
 
-    outcome, _ = run_baseline(n_seeds=2, out_dir=tmp_path / "real", years=1, executor="serial", progress="off")
+    # theta = 0 (a bubble is price above fundamental for a month) so one-year runs have episodes.
+    outcome, _ = run_baseline(n_seeds=2, out_dir=tmp_path / "real", years=1, overrides={"bubble.theta": 0.0},
+                              options=ExecutorOptions("serial"), progress="off")
     assert outcome.summary.ok
     for name in ["basket_fan", "profit_split", "backlog_concentration"]:
         assert name in outcome.tables, outcome.warnings
-    if "episodes" not in load_experiment(tmp_path / "real"):
-        pytest.skip("the model produces no episodes table yet")
     assert outcome.ok, outcome.warnings
-    assert list(outcome.tables["lifetimes"].columns) == commands.LIFETIME_COLUMNS
+    # The model writes an episodes table with the columns the commands read and a boolean
+    # `first` marking each run's headline episode: exactly one per run that has episodes.
+    episodes = load_experiment(tmp_path / "real", {"episodes": ["start", "burst", "lifetime_weeks",
+                                                                  "remaining_weeks", "censored", "first"]})["episodes"]
+    assert len(episodes) > 0
+    assert episodes["first"].dtype == bool
+    assert (episodes.groupby("replicate")["first"].sum() == 1).all()
+    life = outcome.tables["lifetimes"]
+    assert list(life.columns) == commands.LIFETIME_COLUMNS
+    assert 0 < len(life) <= len(episodes)
+    assert set(life["replicate"]) <= set(episodes["replicate"])
+
+
+def test_help_imports_no_pandas_matplotlib_or_model():
+    """Building the parser imports every command module; none may load the heavy libraries."""
+    code = ("import sys; from runs.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('pandas', 'matplotlib', 'lifelines', 'scipy', 'model', 'mesa') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    # Importing the single-run command does not switch matplotlib's backend either.
+    code = "import matplotlib; b = matplotlib.get_backend(); import runs.single; print(matplotlib.get_backend() == b)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1]).stdout.strip() == "True"

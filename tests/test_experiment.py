@@ -17,9 +17,11 @@ import pandas.testing as pdt
 import pytest
 
 from economy.errors import InputError
+from runs.executors import ExecutorOptions
 from runs.experiment import RunTask, load_experiment, replicate_seeds, run_experiment
 from toy_runs import ToyRun, toy_run  # pytest puts tests/ on sys.path; worker processes inherit it
 
+SERIAL = ExecutorOptions("serial")
 SCENARIOS = {
     "calm": {"drift": 0.0, "mean_weeks": 60.0},
     "hot": {"drift": 0.5, "mean_weeks": 150.0, "steps": 5},
@@ -57,7 +59,7 @@ def test_replicate_seeds_are_reproducible_prefix_stable_and_distinct():
 
 
 def test_replicates_are_paired_across_scenarios(tmp_path):
-    summary = run_experiment(tmp_path, SCENARIOS, toy_run, n_seeds=4, root_seed=3, executor="serial", progress="off")
+    summary = run_experiment(tmp_path, SCENARIOS, toy_run, n_seeds=4, root_seed=3, options=SERIAL, progress="off")
     assert (summary.total, summary.ran, summary.skipped, summary.failed) == (8, 8, 0, 0)
     series = load_experiment(tmp_path)["series"]
     seeds = series.groupby(["replicate", "scenario"])["seed"].first().unstack()
@@ -73,9 +75,9 @@ def test_replicates_are_paired_across_scenarios(tmp_path):
 
 def test_serial_process_and_dask_give_identical_results(tmp_path):
     common = dict(scenarios=SCENARIOS, run_fn=toy_run, n_seeds=6, root_seed=11, years=4, progress="off")
-    serial = run_experiment(tmp_path / "serial", executor="serial", **common)
-    pool = run_experiment(tmp_path / "process", executor="process", workers=2, **common)
-    dask = run_experiment(tmp_path / "dask", executor="dask", dask_local=2, **common)
+    serial = run_experiment(tmp_path / "serial", options=SERIAL, **common)
+    pool = run_experiment(tmp_path / "process", options=ExecutorOptions("process", workers=2), **common)
+    dask = run_experiment(tmp_path / "dask", options=ExecutorOptions("dask", dask_local=2), **common)
     for summary in (serial, pool, dask):
         assert (summary.total, summary.ran, summary.failed) == (12, 12, 0)
     assert_same_experiment(tmp_path / "serial", tmp_path / "process")
@@ -87,19 +89,20 @@ def test_serial_process_and_dask_give_identical_results(tmp_path):
 
 KILLED_SCRIPT = """
 import json, sys
+from runs.executors import ExecutorOptions
 from runs.experiment import run_experiment
 from toy_runs import ToyRun
 
 if __name__ == "__main__":
     run_experiment(sys.argv[1], json.loads(sys.argv[2]), ToyRun(sleep=0.15), n_seeds=int(sys.argv[3]),
-                   root_seed=5, executor="process", workers=2, progress="log")
+                   root_seed=5, options=ExecutorOptions("process", workers=2), progress="log")
 """
 
 
 def test_resume_after_sigkill_finishes_exactly_the_uninterrupted_experiment(tmp_path):
     n_seeds, total = 12, 24
     reference = tmp_path / "reference"
-    run_experiment(reference, SCENARIOS, toy_run, n_seeds=n_seeds, root_seed=5, executor="serial", progress="off")
+    run_experiment(reference, SCENARIOS, toy_run, n_seeds=n_seeds, root_seed=5, options=SERIAL, progress="off")
 
     out = tmp_path / "killed"
     script = tmp_path / "run_killed.py"
@@ -129,7 +132,7 @@ def test_resume_after_sigkill_finishes_exactly_the_uninterrupted_experiment(tmp_
     (stale / "series.parquet").write_bytes(b"PAR1 truncated")
 
     summary = run_experiment(
-        out, SCENARIOS, toy_run, n_seeds=n_seeds, root_seed=5, executor="serial", progress="off"
+        out, SCENARIOS, toy_run, n_seeds=n_seeds, root_seed=5, options=SERIAL, progress="off"
     )
     assert summary.skipped == len(finished_before)
     assert summary.ran == total - len(finished_before)
@@ -144,7 +147,8 @@ def test_resume_after_sigkill_finishes_exactly_the_uninterrupted_experiment(tmp_
 def test_failed_run_is_recorded_others_finish_and_resume_retries_it(tmp_path):
     out = tmp_path / "exp"
     broken = ToyRun(fail_replicate=1, fail_scenario="hot")
-    summary = run_experiment(out, SCENARIOS, broken, n_seeds=3, executor="process", workers=2, progress="off")
+    summary = run_experiment(out, SCENARIOS, broken, n_seeds=3, options=ExecutorOptions("process", workers=2),
+                             progress="off")
     assert (summary.total, summary.ran, summary.skipped, summary.failed) == (6, 5, 0, 1)
     assert summary.failures == (("hot", 1),)
     record_path = out / "failures" / "hot" / "00001.json"
@@ -157,20 +161,20 @@ def test_failed_run_is_recorded_others_finish_and_resume_retries_it(tmp_path):
     assert len(run_folders(out)) == 5
 
     # Rerunning with the bug still there retries the failure only.
-    again = run_experiment(out, SCENARIOS, broken, n_seeds=3, executor="serial", progress="off")
+    again = run_experiment(out, SCENARIOS, broken, n_seeds=3, options=SERIAL, progress="off")
     assert (again.ran, again.skipped, again.failed) == (0, 5, 1)
 
-    fixed = run_experiment(out, SCENARIOS, toy_run, n_seeds=3, executor="serial", progress="off")
+    fixed = run_experiment(out, SCENARIOS, toy_run, n_seeds=3, options=SERIAL, progress="off")
     assert (fixed.ran, fixed.skipped, fixed.failed) == (1, 5, 0)
     assert not record_path.exists()
     reference = tmp_path / "reference"
-    run_experiment(reference, SCENARIOS, toy_run, n_seeds=3, executor="serial", progress="off")
+    run_experiment(reference, SCENARIOS, toy_run, n_seeds=3, options=SERIAL, progress="off")
     assert_same_experiment(out, reference)
 
 
 def test_manifest_records_scenarios_parameters_seeds_and_versions(tmp_path):
     run_experiment(
-        tmp_path, SCENARIOS, toy_run, n_seeds=3, root_seed=9, years=2.5, executor="serial",
+        tmp_path, SCENARIOS, toy_run, n_seeds=3, root_seed=9, years=2.5, options=SERIAL,
         progress="off", manifest_extra={"purpose": "test"},
     )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -189,7 +193,7 @@ def test_manifest_records_scenarios_parameters_seeds_and_versions(tmp_path):
 
 
 def test_resume_refuses_a_different_experiment_but_lets_n_seeds_grow(tmp_path):
-    base = dict(run_fn=toy_run, root_seed=1, years=3, executor="serial", progress="off")
+    base = dict(run_fn=toy_run, root_seed=1, years=3, options=SERIAL, progress="off")
     run_experiment(tmp_path, SCENARIOS, n_seeds=2, **base)
     before = (tmp_path / "manifest.json").read_text()
 
@@ -215,13 +219,13 @@ def test_resume_refuses_a_different_experiment_but_lets_n_seeds_grow(tmp_path):
 
 def test_bad_arguments_are_input_errors(tmp_path):
     with pytest.raises(InputError, match="scenario name"):
-        run_experiment(tmp_path, {"a/b": {}}, toy_run, n_seeds=1, executor="serial")
+        run_experiment(tmp_path, {"a/b": {}}, toy_run, n_seeds=1, options=SERIAL)
     with pytest.raises(InputError, match="JSON"):
-        run_experiment(tmp_path, {"a": {"x": object()}}, toy_run, n_seeds=1, executor="serial")
+        run_experiment(tmp_path, {"a": {"x": object()}}, toy_run, n_seeds=1, options=SERIAL)
     with pytest.raises(InputError, match="module level"):
-        run_experiment(tmp_path, {"a": {}}, lambda task: {}, n_seeds=1, executor="process")
+        run_experiment(tmp_path, {"a": {}}, lambda task: {}, n_seeds=1, options=ExecutorOptions("process"))
     with pytest.raises(InputError, match="executor"):
-        run_experiment(tmp_path, {"a": {}}, toy_run, n_seeds=1, executor="threads")
+        run_experiment(tmp_path, {"a": {}}, toy_run, n_seeds=1, options=ExecutorOptions("threads"))
     with pytest.raises(InputError, match="manifest.json is missing"):
         load_experiment(tmp_path / "nothing")
     assert not (tmp_path / "manifest.json").exists()
@@ -235,7 +239,7 @@ def test_run_task_pickles_and_carries_the_resolved_config(tmp_path):
         return toy_run(task)
 
     run_experiment(
-        tmp_path, {"t": {"pair": (1, 2)}}, spy, n_seeds=2, years=7, executor="serial", progress="off"
+        tmp_path, {"t": {"pair": (1, 2)}}, spy, n_seeds=2, years=7, options=SERIAL, progress="off"
     )
     assert [t.replicate for t in seen] == [0, 1]
     # The config the run sees is what the manifest stores (tuples read back as lists).
@@ -244,7 +248,7 @@ def test_run_task_pickles_and_carries_the_resolved_config(tmp_path):
 
 
 def test_progress_without_a_terminal_is_log_lines_with_a_heartbeat(tmp_path, capsys, monkeypatch):
-    run_experiment(tmp_path / "a", SCENARIOS, toy_run, n_seeds=10, executor="serial")  # progress auto
+    run_experiment(tmp_path / "a", SCENARIOS, toy_run, n_seeds=10, options=SERIAL)  # progress auto
     lines = capsys.readouterr().err.splitlines()
     assert "[experiment] 20 runs, 0 already done; running on serial" in lines
     tenths = [line for line in lines if "runs (" in line]
@@ -253,7 +257,7 @@ def test_progress_without_a_terminal_is_log_lines_with_a_heartbeat(tmp_path, cap
 
     monkeypatch.setattr("runs.experiment.HEARTBEAT_SECONDS", 0.1)
     run_experiment(
-        tmp_path / "b", {"slow": {}}, ToyRun(sleep=0.6), n_seeds=1, executor="process", workers=1,
+        tmp_path / "b", {"slow": {}}, ToyRun(sleep=0.6), n_seeds=1, options=ExecutorOptions("process", workers=1),
         progress="log",
     )
     assert "still running" in capsys.readouterr().err

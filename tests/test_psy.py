@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runs import cli, psy
+from runs import cli, psy, psy_command, psy_critical
 
 
 def ols_adf_t(y: np.ndarray, lag: int = 0) -> float:
@@ -143,7 +143,7 @@ def test_critical_values_match_psy_2015_for_T_1680(tmp_path):
     GSADF by ~0.4), cheap enough (~20 s of one core) for the suite.
     """
     n, paper_reps = 800, 2000
-    cv = psy.critical_values(1680, n_reps=n, seed=2015, cache_dir=tmp_path)
+    cv = psy_critical.critical_values(1680, n_reps=n, seed=2015, cache_dir=tmp_path)
     assert cv.window == 90 and cv.T == 1680 and cv.bsadf_95.shape == (1680,)
     for name, paper in (("sadf", 1.59), ("gsadf", 2.34)):
         draws = np.sort(getattr(cv, f"{name}_draws"))
@@ -161,50 +161,50 @@ def test_critical_values_match_psy_2015_for_T_1680(tmp_path):
 
 
 def test_same_seed_same_values_and_other_seed_differs(tmp_path):
-    a = psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "a")
-    b = psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "b")
-    c = psy.critical_values(60, n_reps=40, seed=8, cache_dir=tmp_path / "c")
+    a = psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "a")
+    b = psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "b")
+    c = psy_critical.critical_values(60, n_reps=40, seed=8, cache_dir=tmp_path / "c")
     assert a.gsadf == b.gsadf and a.sadf == b.sadf
     np.testing.assert_array_equal(a.bsadf_95, b.bsadf_95)
     assert a.gsadf != c.gsadf
 
 
 def test_second_call_reads_the_cache(tmp_path, monkeypatch):
-    first = psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path)
+    first = psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 1
 
     def no_simulation(*args, **kwargs):
         raise AssertionError("the simulator ran although the cache holds the values")
 
-    monkeypatch.setattr(psy, "simulate_null", no_simulation)
-    second = psy.critical_values(60, r0=first.r0, n_reps=40, seed=7, cache_dir=tmp_path)
+    monkeypatch.setattr(psy_critical, "simulate_null", no_simulation)
+    second = psy_critical.critical_values(60, r0=first.r0, n_reps=40, seed=7, cache_dir=tmp_path)
     assert second.sadf == first.sadf and second.gsadf == first.gsadf
-    for level in psy.LEVELS:
+    for level in psy_critical.LEVELS:
         np.testing.assert_array_equal(second.bsadf[level], first.bsadf[level])
     # A different key is not served from the cache.
     with pytest.raises(AssertionError, match="simulator ran"):
-        psy.critical_values(60, n_reps=41, seed=7, cache_dir=tmp_path)
+        psy_critical.critical_values(60, n_reps=41, seed=7, cache_dir=tmp_path)
 
 
 def test_cache_is_written_atomically(tmp_path, monkeypatch):
-    real_replace = psy.os.replace
+    real_replace = psy_critical.os.replace
     moves = []
 
     def checking_replace(src, dst):
         src, dst = map(str, (src, dst))
         # At the moment of the move the final name does not exist yet and the temporary file
         # beside it is already complete.
-        assert not psy.Path(dst).exists()
-        assert psy.Path(src).parent == psy.Path(dst).parent
+        assert not psy_critical.Path(dst).exists()
+        assert psy_critical.Path(src).parent == psy_critical.Path(dst).parent
         with np.load(src) as data:
             assert int(data["n_reps"]) == 40
         moves.append((src, dst))
         real_replace(src, dst)
 
-    monkeypatch.setattr(psy.os, "replace", checking_replace)
-    psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path)
+    monkeypatch.setattr(psy_critical.os, "replace", checking_replace)
+    psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path)
     assert len(moves) == 1 and moves[0][1].endswith(".npz")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [psy.Path(moves[0][1]).name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [psy_critical.Path(moves[0][1]).name]
 
 
 def test_failed_cache_write_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -214,17 +214,17 @@ def test_failed_cache_write_leaves_nothing_behind(tmp_path, monkeypatch):
 
     monkeypatch.setattr(psy.np, "savez", crash)
     with pytest.warns(UserWarning, match="disk full"):
-        values = psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path)
+        values = psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path)
     # The answer still comes back; only the cache is skipped, with no partial file left.
     assert values.gsadf[0.95] > values.gsadf[0.90]
     assert list(tmp_path.iterdir()) == []
 
 
 def test_corrupt_cache_file_is_recomputed(tmp_path):
-    fresh = psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "fresh")
+    fresh = psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "fresh")
     [path] = (tmp_path / "fresh").glob("*.npz")
     path.write_bytes(b"not an npz file")
-    again = psy.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "fresh")
+    again = psy_critical.critical_values(60, n_reps=40, seed=7, cache_dir=tmp_path / "fresh")
     assert again.gsadf == fresh.gsadf
     with np.load(path) as data:
         assert int(data["seed"]) == 7
@@ -232,12 +232,12 @@ def test_corrupt_cache_file_is_recomputed(tmp_path):
 
 def test_cache_directory_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("CIRCULAR_AI_CACHE", str(tmp_path / "root"))
-    assert psy.default_cache_dir() == tmp_path / "root" / "psy"
-    psy.critical_values(60, n_reps=40, seed=7)
+    assert psy_critical.default_cache_dir() == tmp_path / "root" / "psy"
+    psy_critical.critical_values(60, n_reps=40, seed=7)
     assert len(list((tmp_path / "root" / "psy").glob("*.npz"))) == 1
     monkeypatch.delenv("CIRCULAR_AI_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert psy.default_cache_dir() == tmp_path / "xdg" / "circular-ai-bubble" / "psy"
+    assert psy_critical.default_cache_dir() == tmp_path / "xdg" / "circular-ai-bubble" / "psy"
 
 
 # --- Date-stamping -------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_episode_conventions():
 
 @pytest.fixture(scope="module")
 def cv500(tmp_path_factory):
-    return psy.critical_values(500, n_reps=500, seed=11, cache_dir=tmp_path_factory.mktemp("cv"))
+    return psy_critical.critical_values(500, n_reps=500, seed=11, cache_dir=tmp_path_factory.mktemp("cv"))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -305,21 +305,25 @@ def test_date_stamp_simulates_critical_values_when_none_are_given(tmp_path):
     assert len(list(tmp_path.glob("*.npz"))) == 1
     assert ((found["start"] <= 150) & (found["end"] >= 120)).sum() == 1
     with pytest.raises(ValueError, match="critical values are for T=500"):
-        psy.date_stamp(y, cv=psy.critical_values(500, n_reps=20, cache_dir=tmp_path))
+        psy.date_stamp(y, cv=psy_critical.critical_values(500, n_reps=20, cache_dir=tmp_path))
 
 
 # --- Command line ----------------------------------------------------------------------
 
 
 def test_psy_is_a_registered_command():
-    assert "runs.psy" in cli.COMMAND_MODULES
+    assert "runs.psy_command" in cli.COMMAND_MODULES
+    # The parser's default is repeated there so that building it imports no numpy.
+    assert psy_command.DEFAULT_REPS == psy_critical.DEFAULT_REPS
+    # Callers of the old single module still reach the critical values through runs.psy.
+    assert psy.critical_values is psy_critical.critical_values and psy.DEFAULT_REPS == psy_critical.DEFAULT_REPS
 
 
 @pytest.fixture
 def run_cli(tmp_path, monkeypatch, capsys):
     """Call `python -m runs ...` in-process with only this command registered (so other
     commands' imports cannot mask its behaviour) and a private cache directory."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ["runs.psy"])
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["runs.psy_command"])
     monkeypatch.setenv("CIRCULAR_AI_CACHE", str(tmp_path / "cache"))
 
     def run(*argv):

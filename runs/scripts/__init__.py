@@ -21,6 +21,7 @@ import pandas as pd
 from economy.errors import InputError
 from runs import commands, figures, survival
 from runs.experiment import EXECUTORS, ExperimentSummary
+from runs.store import write_atomic
 
 
 def parser(name: str, doc: str, seeds: int) -> argparse.ArgumentParser:
@@ -73,11 +74,9 @@ def write(out: Path, tables: dict[str, pd.DataFrame], figures: dict) -> list[Pat
     """Store tables as Parquet and figures as PNG in `out`; the paths written."""
     paths = []
     for name, table in tables.items():
-        paths.append(out / f"{name}.parquet")
-        table.to_parquet(paths[-1], index=False)
+        paths.append(write_atomic(out / f"{name}.parquet", lambda tmp, t=table: t.to_parquet(tmp, index=False)))
     for name, fig in figures.items():
-        paths.append(out / f"{name}.png")
-        fig.savefig(paths[-1], dpi=110)
+        paths.append(write_atomic(out / f"{name}.png", lambda tmp, f=fig: f.savefig(tmp, dpi=110, format="png")))
     return paths
 
 

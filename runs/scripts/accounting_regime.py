@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 
 from runs import commands, scripts, survival
+from runs.executors import ExecutorOptions
 from runs.experiment import run_experiment
+from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
 NAME = "accounting_regime"
@@ -30,9 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     years = commands.common_years(scenarios)
 
     summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, executor=args.executor,
-                             workers=args.workers)
-    tables = commands.load_tables(args.out, {"episodes": None, "weekly": ["basket_pf"]})
+                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     horizon = commands.horizon_weeks(years)
     life = commands.lifetimes(tables.get("episodes"), args.measure)
     table = survival.lifetime_summary(life, horizon, scenarios=list(REGIMES))

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from economy.errors import InputError
 from runs import commands, scripts
+from runs.executors import ExecutorOptions
 from runs.experiment import run_experiment
+from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
 NAME = "lab_revenue_growth"
@@ -36,9 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     years = commands.common_years(scenarios)
 
     summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, executor=args.executor,
-                             workers=args.workers)
-    tables = commands.load_tables(args.out, {"episodes": None, "weekly": ["basket_pf"]})
+                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "growth_factor", factors, years)
 
 

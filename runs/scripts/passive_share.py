@@ -12,7 +12,9 @@ price/fundamental), `survival.png` and `sweep.png`.
 from __future__ import annotations
 
 from runs import commands, scripts
+from runs.executors import ExecutorOptions
 from runs.experiment import run_experiment
+from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
 NAME = "passive_share"
@@ -30,9 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     years = commands.common_years(scenarios)
 
     summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, executor=args.executor,
-                             workers=args.workers)
-    tables = commands.load_tables(args.out, {"episodes": None, "weekly": ["basket_pf"]})
+                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "passive_share", shares, years)
 
 
