@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
-from runs.executors import EXECUTORS, ExecutorOptions
+from runs.executors import ExecutorOptions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,6 +98,8 @@ DEFAULT_BOOTSTRAP = 1000
 
 
 def add_parser(subparsers) -> None:
+    from runs.commands import add_executor_options
+
     parser = subparsers.add_parser(
         "decompose", help="Shapley values of six channels for the AI premium, peak and remaining life",
         description=(
@@ -139,14 +141,7 @@ def add_parser(subparsers) -> None:
                         "(not the fields the channels set); VALUE is read as TOML; repeatable")
     parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
                         help=f"bootstrap resamples of the seeds for the intervals (default {DEFAULT_BOOTSTRAP})")
-    parser.add_argument("--executor", choices=EXECUTORS, default="process",
-                        help="where runs execute (default process)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes (default: all CPUs)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="Dask scheduler to join, e.g. tcp://host:8786 (with --executor dask)")
-    parser.add_argument("--dask-local", type=int, metavar="N",
-                        help="start a local Dask cluster of N workers (with --executor dask)")
+    add_executor_options(parser)
     # A stand-in for run_outcomes (module:attribute), for tests; not part of the advertised interface.
     parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
     parser.set_defaults(func=main)

@@ -17,14 +17,24 @@ replicate i the same in every variant) and checks, each against its target:
 - the **flow multiplier** by an impulse experiment (Gabaix and Koijen 2021), and the savers'
   net flow into stocks as a share of market value (reported beside the Financial Accounts).
 
-The checks are pure functions of the run summaries (`summarise`), so the tests assert exactly
-what this command prints.
+The runs go through the experiment runner like every other command: replicate seeds spawned
+from one root seed, progress, resumable, each run's small tables written as Parquet under
+`--out` (default out/properties), then `checks.parquet` and `properties.png` (the rest of the
+market's and the AI basket's price/fundamental over seeds, with and without the loop). The
+checks are pure functions of the run summaries rebuilt from those tables (`summaries_from`),
+so the tests assert exactly what this command prints.
+
+    python -m runs properties --out out/properties
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import math
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -67,55 +77,120 @@ class Check:
 
 
 # ------------------------------------------------------------------------- one run
-def summarise(task: tuple) -> dict:
-    """Run one (variant, scenario, overrides, years, seed) and reduce it to what the checks read."""
+def run_name(variant: str) -> str:
+    """The runner's folder name of a variant ('rate 2%' -> 'rate_2pct')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", variant.replace("%", "pct"))
+
+
+def run_properties(task) -> dict:
+    """One run of a variant, reduced to the small tables the checks read (the experiment
+    runner's run function: module-level, so worker processes can import it)."""
+    from model import scenario as scenarios
     from model.model import CircularFinance
+
+    config = scenarios.from_dict(task.config, where=f"task {task.scenario}/{task.replicate}")
+    model = CircularFinance(config, rng=task.seed)
+    opening = model.weekly_row()          # the state at the start date, before any trading
+    model.run()
+    return measure(model, opening)
+
+
+def measure(model, opening: dict) -> dict:
+    """A finished model's summary row, stylized facts, episodes, events and a few weekly series."""
+    import pandas as pd
+
     from model.stylized import stylized_facts
 
-    variant, scenario, overrides, years, seed = task
-    out = {"variant": variant, "seed": seed, "failed": False, "error": ""}
-    try:
-        model = CircularFinance(scenario, rng=seed, years=years, overrides=overrides)
-        opening = model.weekly_row()          # the state at the start date, before any trading
-        model.run()
-    except Exception as exc:   # a failed run is a result here: the bounds check counts them
-        return {**out, "failed": True, "error": f"{type(exc).__name__}: {exc}"}
     tables = model.tables()
     weekly, episodes = tables["weekly"], tables["episodes"]
     giants = [g.name for g in model.giants]
     labs = [lab.name for lab in model.labs]
     multiples = [(weekly[f"{lab}_valuation"] / weekly[f"{lab}_revenue"]).replace([np.inf, -np.inf], np.nan).max()
                  for lab in labs]
-    first = episodes.iloc[0] if len(episodes) else None
+    first = episodes[episodes["first"]].iloc[0] if episodes["first"].any() else None
     year5 = min(len(weekly), 5 * WEEKS_PER_YEAR) - 1
     flows = (weekly["flow_to_index"] + weekly["flow_to_active"]) * WEEKS_PER_YEAR / weekly["market_cap"]
-    return {**out,
-            "rest_pf_start": float(opening["pf_Rest"]), "basket_pf_start": float(opening["basket_pf"]),
-            "rest_pf_week0": float(weekly["pf_Rest"].iloc[0]), "rest_pf_end": float(weekly["pf_Rest"].iloc[-1]),
-            "rest_pf_peak": float(weekly["pf_Rest"].max()), "basket_pf_peak": float(weekly["basket_pf"].max()),
-            "premium_3y": float(weekly["ai_premium"].iloc[:3 * WEEKS_PER_YEAR].mean()),
-            "fundamental_5y": float(weekly["basket_fundamental"].iloc[year5]),
-            "lab_multiple_max": float(np.nanmax(multiples)) if labs else 0.0,
-            "episodes": len(episodes), "bursts": int((~episodes["censored"]).sum()),
-            "lifetimes": [float(x) for x in episodes["lifetime_weeks"]],
-            "causes": [str(c) for c, censored in zip(episodes["cause"], episodes["censored"]) if not censored],
-            "events": [text for _, text in model.events],
-            "first_remaining_weeks": float(first["remaining_weeks"]) if first is not None else math.nan,
-            "first_censored": bool(first["censored"]) if first is not None else None,
-            "net_flow_share": float(flows.mean()),
-            "facts": {"basket": stylized_facts(np.log1p(weekly["basket_return"].iloc[1:])),
-                      **{g: stylized_facts(np.diff(np.log(weekly[f"price_{g}"]))) for g in giants}}}
+    summary = {
+        "rest_pf_start": float(opening["pf_Rest"]), "basket_pf_start": float(opening["basket_pf"]),
+        "rest_pf_week0": float(weekly["pf_Rest"].iloc[0]), "rest_pf_end": float(weekly["pf_Rest"].iloc[-1]),
+        "rest_pf_peak": float(weekly["pf_Rest"].max()), "basket_pf_peak": float(weekly["basket_pf"].max()),
+        "premium_3y": float(weekly["ai_premium"].iloc[:3 * WEEKS_PER_YEAR].mean()),
+        "fundamental_5y": float(weekly["basket_fundamental"].iloc[year5]),
+        "lab_multiple_max": float(np.nanmax(multiples)) if labs else 0.0,
+        "first_remaining_weeks": float(first["remaining_weeks"]) if first is not None else math.nan,
+        "first_censored": bool(first["censored"]) if first is not None else False,
+        "net_flow_share": float(flows.mean()), "weeks": len(weekly)}
+    facts = [{"series": name, "statistic": key, "value": float(value)}
+             for name, returns in [("basket", np.log1p(weekly["basket_return"].iloc[1:])),
+                                   *[(g, np.diff(np.log(weekly[f"price_{g}"]))) for g in giants]]
+             for key, value in stylized_facts(returns).items()]
+    return {"summary": pd.DataFrame([summary]), "facts": pd.DataFrame(facts), "episodes": episodes,
+            "events": tables["events"].astype({"week": "int64", "event": "str"}),
+            "series": weekly[["week", "pf_Rest", "basket_pf", "ai_premium"]].reset_index(drop=True)}
 
 
-def tasks(seeds_per_group: dict[str, int] = SEEDS, root_seed: int = ROOT_SEED) -> list[tuple]:
-    """Every run the checks need; replicate i has the same seed in every variant."""
-    from runs.experiment import replicate_seeds
-
-    seeds = replicate_seeds(root_seed, max(seeds_per_group.values()))
+def experiments(seeds_per_group: dict[str, int] = SEEDS) -> dict[str, tuple[int, float, list[str]]]:
+    """The runs the checks need, as experiments of one seed count and horizon each:
+    folder name -> (seeds, years, variants). Replicate i has the same seed in all of them."""
     wanted = {"baseline": seeds_per_group["bounds"], "no_loop": seeds_per_group["bounds"]}
     for name in VARIANTS:
         wanted.setdefault(name, seeds_per_group["levers"])
-    return [(name, *VARIANTS[name], seed) for name, n in wanted.items() for seed in seeds[:n]]
+    groups: dict[str, tuple[int, float, list[str]]] = {}
+    for name, n in wanted.items():
+        years = VARIANTS[name][2]
+        groups.setdefault(f"{n}-seeds-{years:g}-years", (n, years, []))[2].append(name)
+    return groups
+
+
+def run_all(out_dir, root_seed: int = ROOT_SEED, seeds_per_group: dict[str, int] = SEEDS, options=None,
+            progress=None) -> tuple[list[dict], int]:
+    """Run (or resume) every experiment under out_dir; the run summaries and the number of failures."""
+    from runs.experiment import run_experiment
+    from runs.loader import load_experiment
+    from runs.simulate import scenario_config
+    from runs.store import read_manifest
+
+    summaries, failed = [], 0
+    for folder, (n, years, variants) in experiments(seeds_per_group).items():
+        configs = {run_name(v): scenario_config(VARIANTS[v][0], VARIANTS[v][1], years) for v in variants}
+        where = Path(out_dir) / folder
+        result = run_experiment(where, configs, run_properties, n_seeds=n, root_seed=root_seed, years=years,
+                                options=options, progress=progress,
+                                manifest_extra={"variants": {run_name(v): v for v in variants}})
+        failed += result.failed
+        tables = load_experiment(where, ["summary", "facts", "episodes", "events"], strict=False)
+        seeds = read_manifest(where)["seeds"]
+        summaries += summaries_from(tables, {run_name(v): v for v in variants}, result.failures, seeds)
+    return summaries, failed
+
+
+def summaries_from(tables: dict, names: dict[str, str], failures=(), seeds=()) -> list[dict]:
+    """One dict per run (the form the checks read), ordered by variant and replicate; failed
+    runs appear as {"variant", "seed", "failed": True}."""
+    import pandas as pd
+
+    def by_run(name: str) -> dict:
+        table = tables.get(name, pd.DataFrame(columns=["scenario", "replicate"]))
+        return {key: group for key, group in table.groupby(["scenario", "replicate"], sort=False)}
+
+    facts, episodes, events = by_run("facts"), by_run("episodes"), by_run("events")
+    empty = pd.DataFrame(columns=["lifetime_weeks", "censored", "cause", "event"])
+    runs = []
+    for row in tables["summary"].to_dict("records"):
+        key = (row["scenario"], row["replicate"])
+        run_facts = facts.get(key, pd.DataFrame(columns=["series", "statistic", "value"]))
+        run_episodes = episodes.get(key, empty)
+        runs.append({**row, "variant": names[row["scenario"]], "failed": False, "error": "",
+                     "facts": {series: dict(zip(group["statistic"], group["value"]))
+                               for series, group in run_facts.groupby("series", sort=False)},
+                     "episodes": len(run_episodes), "bursts": int((~run_episodes["censored"].astype(bool)).sum()),
+                     "lifetimes": [float(x) for x in run_episodes["lifetime_weeks"]],
+                     "episode_table": run_episodes,
+                     "events": [str(text) for text in events.get(key, empty)["event"]]})
+    for scenario, replicate in failures:
+        runs.append({"variant": names[scenario], "scenario": scenario, "replicate": replicate,
+                     "seed": seeds[replicate], "failed": True, "error": "see the failures folder"})
+    return sorted(runs, key=lambda s: (list(names).index(s["scenario"]), s["replicate"]))
 
 
 # --------------------------------------------------------------------------- checks
@@ -157,29 +232,73 @@ EVENT_KINDS = ("down round", "round failed", "failed", "panic selling", "net flo
                "switch to cash-flow valuation", "marks on lab stakes turn negative")
 
 
+def causes_inside(table, start_date: dt.date) -> bool:
+    """Every burst's cause is the mechanism's own description or a logged event dated inside its
+    episode (from its first week in the run to its burst), never before it began."""
+    for episode in table.itertuples():
+        if episode.censored:
+            continue
+        found = re.search(r"\((\d{4}-\d{2}-\d{2})\)$", str(episode.cause))
+        if found is None:
+            if not str(episode.cause).startswith("price fell"):
+                return False
+            continue
+        week = (dt.date.fromisoformat(found.group(1)) - start_date).days / 7
+        if not max(episode.start_week, 0.0) <= week <= episode.burst_week:
+            return False
+    return True
+
+
+def first_episodes(runs: list[dict]):
+    """The headline (first) episode of each run that has one: remaining life from the start date."""
+    import pandas as pd
+
+    rows = [{"scenario": s["variant"], "seed": s["seed"], "lifetime_weeks": s["first_remaining_weeks"],
+             "censored": s["first_censored"]} for s in runs if s["episodes"]]
+    return pd.DataFrame(rows, columns=["scenario", "seed", "lifetime_weeks", "censored"])
+
+
 def bubbles(summaries: list[dict], n: int = SEEDS["bounds"]) -> list[Check]:
     """The bubble is the loop's (design 10.4 and 10.5): it forms with the loop and not without it,
-    bursts by itself at dates that differ from seed to seed, with a cause the model logged."""
+    bursts by itself at dates that differ from seed to seed, with a cause the model logged or the
+    mechanism, inside its own episode. Lifetimes are the first episode's remaining life from the
+    start date (Kaplan-Meier, censored at the horizon); later episodes are counted apart."""
+    from model.scenario import load
+    from runs.survival import lifetime_summary
+
     base = [s for s in _runs(summaries, "baseline", n) if not s["failed"]]
     formed = [s for s in base if s["episodes"]]
-    burst = [s for s in formed if s["bursts"]]
+    burst = [s for s in formed if not s["first_censored"]]
     lifetimes = {round(life, 6) for s in base for life in s["lifetimes"]}
     events_ok = all(any(kind in event for kind in EVENT_KINDS) for s in base for event in s["events"])
-    causes_ok = all(cause for s in base for cause in s["causes"])
+    start_date = load("baseline").run.start
+    causes_ok = all(causes_inside(s["episode_table"], start_date) for s in base)
     with_loop, without = (np.array([s["episodes"] > 0 for s in _runs(summaries, v, n) if not s["failed"]])
                           for v in ("baseline", "no_loop"))
     wins, pairs, p = _sign_test([float(x) for x in without], [float(x) for x in with_loop[:len(without)]])
+    horizon = float(max((s["weeks"] for s in base), default=0))
+    life = lifetime_summary(first_episodes(base), horizon, scenarios=["baseline"]).iloc[0]
+    later = sum(s["episodes"] - 1 for s in formed)
     return [
         Check("bubbles", f"baseline runs that form a bubble (basket P/F > 1.5 for 4 weeks), {len(base)} seeds",
               len(formed) / max(1, len(base)), "reported", None),
-        Check("bubbles", "of those, runs where it bursts before the horizon", len(burst) / max(1, len(formed)),
+        Check("bubbles", "of those, runs whose first episode bursts before the horizon",
+              len(burst) / max(1, len(formed)), "reported", None),
+        Check("bubbles", f"first episode's remaining life from the start, restricted mean to the horizon, years "
+              f"(95% CI {life.rmst_lower_weeks / WEEKS_PER_YEAR:.1f}-{life.rmst_upper_weeks / WEEKS_PER_YEAR:.1f}; "
+              f"median {_years(life.median_weeks)})", life.rmst_weeks / WEEKS_PER_YEAR, "reported", None),
+        Check("bubbles", "later episodes after the first burst (counted apart), all baseline runs", float(later),
               "reported", None),
         Check("bubbles", f"no_loop runs that form one, {len(without)} seeds", float(without.mean()),
               f"fewer than baseline's {with_loop[:len(without)].mean():.2f}: sign test p < 0.05 ({wins} of {pairs})",
               bool(pairs and p < 0.05)),
         Check("bubbles", "distinct lifetimes across baseline seeds", float(len(lifetimes)), "> 5", len(lifetimes) > 5),
-        Check("bubbles", "every logged event is a model rule's, every burst names a cause",
+        Check("bubbles", "every logged event is a model rule's; every cause lies inside its episode",
               float(events_ok and causes_ok), "1", events_ok and causes_ok)]
+
+
+def _years(weeks: float) -> str:
+    return f"{weeks / WEEKS_PER_YEAR:.1f} y" if math.isfinite(weeks) else "not reached"
 
 
 def stylized(summaries: list[dict], n: int = SEEDS["facts"]) -> list[Check]:
@@ -284,25 +403,80 @@ def all_checks(summaries: list[dict]) -> list[Check]:
 
 # --------------------------------------------------------------------------- command
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("properties", help="the market's must-show properties over an ensemble",
-                                   description=__doc__)
-    parser.add_argument("--root-seed", type=int, default=ROOT_SEED, help=f"root seed (default {ROOT_SEED})")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    from runs.commands import add_executor_options
+
+    parser = subparsers.add_parser(
+        "properties", help="the market's must-show properties over an ensemble",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  python -m runs properties --out out/properties --workers 2")
+    parser.add_argument("--root-seed", type=int, default=ROOT_SEED, metavar="N",
+                        help=f"root seed the replicate seeds are spawned from (default {ROOT_SEED})")
+    parser.add_argument("--out", metavar="DIR", default="out/properties",
+                        help="output folder (default out/properties); rerunning into it resumes")
+    add_executor_options(parser)
     parser.set_defaults(func=main)
 
 
 def main(args) -> int:
-    from runs.simulate import ensemble
+    import pandas as pd
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be at least 1, not {args.workers}")
+    from runs.commands import Outcome
+    from runs.executors import ExecutorOptions
+
     if args.root_seed < 0:
-        raise InputError(f"--root-seed must be non-negative, not {args.root_seed}")
-    work = tasks(root_seed=args.root_seed)
-    print(f"{len(work)} runs: {', '.join(VARIANTS)}; root seed {args.root_seed}")
-    summaries = ensemble(summarise, work, args.workers)
-    print(format_table(all_checks(summaries)))
-    return 0
+        raise InputError(f"--root-seed must be a non-negative integer, got {args.root_seed}")
+    options = ExecutorOptions.from_args(args).check()
+    out_dir = Path(args.out)
+    groups = experiments()
+    total = sum(n * len(variants) for n, _, variants in groups.values())
+    print(f"{total} runs: {', '.join(VARIANTS)}; root seed {args.root_seed}")
+    summaries, failed = run_all(out_dir, args.root_seed, options=options)
+    checks = all_checks(summaries)
+    print(format_table(checks))
+    outcome = Outcome(out_dir=out_dir)
+    outcome.table(pd.DataFrame([vars(c) for c in checks]), "checks")
+    outcome.figure(null_market_figure(out_dir, args.root_seed), "properties")
+    if failed:
+        outcome.warn(f"{failed} run(s) failed; see the failures folders under {out_dir}")
+    return outcome.report([])
+
+
+def null_market_figure(out_dir: Path, root_seed: int, seeds_per_group: dict[str, int] = SEEDS):
+    """The rest of the market's and the AI basket's price/fundamental over the seeds, with the
+    loop (baseline) and without it (no_loop): medians and 10-90% bands."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from runs.loader import load_experiment
+
+    folder = out_dir / next(name for name, (_, _, variants) in experiments(seeds_per_group).items()
+                            if "baseline" in variants)
+    series = load_experiment(folder, {"series": ["week", "pf_Rest", "basket_pf"]})["series"]
+    fig = Figure(figsize=(11, 4.2))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, column, title in zip(axes, ["pf_Rest", "basket_pf"], ["rest of the market", "AI basket"]):
+        for i, variant in enumerate(["baseline", "no_loop"]):
+            wide = series[series["scenario"] == run_name(variant)].pivot(index="week", columns="replicate",
+                                                                          values=column)
+            years = wide.index.to_numpy() / WEEKS_PER_YEAR
+            low, mid, high = (wide.quantile(q, axis=1).to_numpy() for q in (0.1, 0.5, 0.9))
+            ax.fill_between(years, low, high, color=f"C{i}", alpha=0.2, linewidth=0)
+            ax.plot(years, mid, color=f"C{i}", label=f"{variant}: median, 10-90% of {wide.shape[1]} seeds")
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        if column == "pf_Rest":
+            ax.axhspan(0.8, 1.25, color="0.88", zorder=0, label="null market: within 0.8-1.25 of the start")
+        else:
+            ax.axhline(1.5, color="C3", linestyle="--", linewidth=0.8, label="bubble threshold 1 + theta")
+            ax.legend(fontsize=8, loc="upper right")
+        ax.set_title(f"{title}: price / fundamental value")
+        ax.set_xlabel("years from the start date")
+    axes[0].set_ylabel("price / fundamental")
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.text(0.01, 0.01, f"python -m runs properties (root seed {root_seed}); fundamental: design 7, the rest of "
+             "the market taken as fairly priced at the start", fontsize=7)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
 
 
 def format_table(checks: list[Check]) -> str:

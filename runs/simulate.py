@@ -8,7 +8,6 @@ uses exactly what the manifest says.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from model import scenario as scenarios
@@ -30,13 +29,3 @@ def run_task(task) -> dict[str, pd.DataFrame]:
     model = CircularFinance(config, rng=task.seed)
     model.run()
     return {name: table for name, table in model.tables().items() if isinstance(table, pd.DataFrame)}
-
-
-def ensemble(function, tasks: list, workers: int | None = None) -> list:
-    """`function` applied to every task on a process pool, results in the order of the tasks."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # A fresh interpreter per worker: forking a process that may hold threads is unsafe.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(function, tasks, chunksize=1))

@@ -15,16 +15,25 @@ from agents.funds import ActiveFund, IndexFund
 from agents.savers import RetirementAccount
 from model import CircularFinance
 from runs import properties
-from runs.simulate import ensemble
+from runs.executors import ExecutorOptions
+from runs.loader import load_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def summaries():
-    """The runs `python -m runs properties` makes: 64 baseline seeds and 16 to 32 of each
-    counterfactual, replicate i on the same seed everywhere (about 4 minutes on two cores)."""
-    return ensemble(properties.summarise, properties.tasks(), workers=2)
+def ensemble(tmp_path_factory):
+    """The runs `python -m runs properties` makes, through the same experiment runner: 64
+    baseline seeds and 32 of each counterfactual, replicate i on the same seed everywhere
+    (about 5 minutes on two cores)."""
+    out_dir = tmp_path_factory.mktemp("properties")
+    summaries, failed = properties.run_all(out_dir, options=ExecutorOptions(workers=2), progress="off")
+    return out_dir, summaries
+
+
+@pytest.fixture(scope="module")
+def summaries(ensemble):
+    return ensemble[1]
 
 
 def _unmet(checks):
@@ -56,6 +65,28 @@ def test_the_circular_channels_that_carry_the_premium(summaries):
     for channel in ("no marks", "no earnings-based funds", "no_loop"):
         assert checks[channel].value < -0.02, checks[channel]
     assert abs(checks["no round-trip revenue"].value) < abs(checks["no marks"].value)
+
+
+def test_episodes_restart_only_after_the_ratio_went_under_and_causes_lie_inside(ensemble):
+    """Issue 8's must-show on 16 baseline seeds: no episode starts after a burst unless the ratio
+    has been back under 1 + theta in between; every cause is dated inside its episode; exactly one
+    first episode in each run that has any."""
+    out_dir, summaries = ensemble
+    folder = out_dir / next(name for name, (_, _, v) in properties.experiments().items() if "baseline" in v)
+    tables = load_experiment(folder, {"series": ["week", "basket_pf"], "episodes": None}, scenarios=["baseline"])
+    series, episodes = tables["series"], tables["episodes"]
+    start_date = CircularFinance(years=0.02).config.run.start
+    for replicate in range(16):
+        ratio = series.loc[series["replicate"] == replicate, "basket_pf"].to_numpy()
+        run = episodes[episodes["replicate"] == replicate].sort_values("peak_week")
+        if run.empty:
+            continue
+        assert int(run["first"].sum()) == 1 and bool(run["first"].iloc[0])
+        assert properties.causes_inside(run, start_date)
+        for before, after in zip(run.itertuples(), run.iloc[1:].itertuples()):
+            between = ratio[int(before.burst_week):int(after.start_week)]
+            assert (between <= 1.5).any(), (replicate, before.burst_week, after.start_week)
+    assert sum(s["episodes"] > 0 for s in properties._runs(summaries, "baseline", 16)) > 0
 
 
 BORDERLINE = ("excess kurtosis", "|returns| at lag 10")

@@ -8,7 +8,10 @@
   its price/fundamental after ten years over the same seed's unshifted run's;
 - the largest single-giant price/fundamental and the largest weekly basket move in the baseline.
 
-    python -m runs.scripts.market_caveats [--seeds 16] [--workers N]
+    python -m runs.scripts.market_caveats [--seeds 16] [--workers N] [--out out/market_caveats]
+
+The runs go through the experiment runner (one experiment per horizon, replicate seeds of the
+root seed 20260101, resumable), each keeping a one-row `caveats` table.
 """
 
 from __future__ import annotations
@@ -34,28 +37,39 @@ VARIANTS = {   # name -> (scenario, overrides, years)
 }
 
 
-def measure(task: tuple) -> dict:
+def measure(task) -> dict[str, pd.DataFrame]:
+    """The experiment runner's run function: one run reduced to the four numbers above."""
+    from model import scenario as scenarios
     from model.model import CircularFinance
 
-    name, scenario, overrides, years, seed = task
-    model = CircularFinance(scenario, rng=seed, years=years, overrides=overrides)
+    model = CircularFinance(scenarios.from_dict(task.config, where=task.scenario), rng=task.seed)
     opening = model.weekly_row()
     model.run()
     weekly = model.tables()["weekly"]
     returns = np.log1p(weekly["basket_return"].iloc[1:])
-    return {"variant": name, "seed": seed, "rest_end_over_start": weekly["pf_Rest"].iloc[-1] / opening["pf_Rest"],
-            "microsoft_pf_end": weekly["pf_Microsoft"].iloc[-1],
-            "largest_giant_pf": max(weekly[f"pf_{g}"].max() for g in GIANTS),
-            "largest_weekly_move": float(returns.abs().max())}
+    return {"caveats": pd.DataFrame([{
+        "rest_end_over_start": weekly["pf_Rest"].iloc[-1] / opening["pf_Rest"],
+        "microsoft_pf_end": weekly["pf_Microsoft"].iloc[-1],
+        "largest_giant_pf": max(weekly[f"pf_{g}"].max() for g in GIANTS),
+        "largest_weekly_move": float(returns.abs().max())}])}
+
+
+def run_name(variant: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in variant.replace("%", "pct"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from runs.experiment import replicate_seeds
-    from runs.simulate import ensemble
+    from pathlib import Path
+
+    from runs.executors import ExecutorOptions
+    from runs.experiment import run_experiment
+    from runs.loader import load_experiment
+    from runs.simulate import scenario_config
 
     parser = argparse.ArgumentParser(prog="python -m runs.scripts.market_caveats", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=16, help="seeds per variant (default 16)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--out", default="out/market_caveats", help="output folder (default out/market_caveats)")
     args = parser.parse_args(argv)
     try:
         if args.seeds < 1 or (args.workers is not None and args.workers < 1):
@@ -63,9 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    seeds = replicate_seeds(20260101, args.seeds)
-    rows = pd.DataFrame(ensemble(measure, [(name, *spec, seed) for name, spec in VARIANTS.items() for seed in seeds],
-                                 args.workers))
+    pieces = []
+    for years in sorted({spec[2] for spec in VARIANTS.values()}):
+        names = {run_name(name): name for name, spec in VARIANTS.items() if spec[2] == years}
+        configs = {key: scenario_config(VARIANTS[name][0], VARIANTS[name][1], years) for key, name in names.items()}
+        where = Path(args.out) / f"{years:g}-years"
+        run_experiment(where, configs, measure, n_seeds=args.seeds, root_seed=20260101, years=years,
+                       options=ExecutorOptions(workers=args.workers))
+        table = load_experiment(where, ["caveats"])["caveats"]
+        pieces.append(table.assign(variant=table["scenario"].map(names)))
+    rows = pd.concat(pieces, ignore_index=True)
     by = rows.groupby("variant", sort=False)
     drift = by["rest_end_over_start"]
     outside = by.apply(lambda d: float(((d["rest_end_over_start"] < 0.8) | (d["rest_end_over_start"] > 1.25)).mean()),
