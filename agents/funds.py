@@ -46,8 +46,8 @@ class Fund(mesa.Agent):
         self.interest = ledger.open(name, "interest", INCOME)
         self.distributions = ledger.open(name, "distributions", EXPENSE)
         self.units = 0.0
-        self.undistributed = 0.0   # dividends and interest received, passed on to unit holders weekly
-        self.peak_units = 0.0   # the most units ever out: the scale rounding is judged against
+        self.undistributed = 0.0  # dividends and interest received, passed on to unit holders weekly
+        self.peak_units = 0.0  # the most units ever out: the scale rounding is judged against
         self.row = -1
 
     def cash_balance(self) -> float:
@@ -62,7 +62,7 @@ class Fund(mesa.Agent):
 
     def holdings(self) -> dict[str, float]:
         market = self.model.market
-        return dict(zip(market.names, market.holdings[self.row].tolist()))
+        return dict(zip(market.names, market.holdings[self.row].tolist(), strict=True))
 
 
 class IndexFund(Fund):
@@ -99,8 +99,16 @@ class OtherHolders:
         self.cash = world.cash
 
 
-def strategy_weights(values: np.ndarray, prices: np.ndarray, shares: np.ndarray, noise: np.ndarray,
-                     latent: np.ndarray, equity_share: float, kappa, bound: float) -> np.ndarray:
+def strategy_weights(
+    values: np.ndarray,
+    prices: np.ndarray,
+    shares: np.ndarray,
+    noise: np.ndarray,
+    latent: np.ndarray,
+    equity_share: float,
+    kappa,
+    bound: float,
+) -> np.ndarray:
     """Target weights per strategy (rows) and stock (columns): w above, summing to `equity_share`.
 
     `values` are per share; `noise` each strategy's demand noise per stock; `latent` the latent
@@ -114,11 +122,12 @@ def strategy_weights(values: np.ndarray, prices: np.ndarray, shares: np.ndarray,
 def tilt_elasticity(risk_aversion: float, residual_volatility: float, gap_closing_years: float) -> float:
     """κ = 1 / (γ σ² T): a log gap of 1 closed over T years earns 1/T a year; the mean-variance
     weight on it is that over γ σ²."""
-    return 1.0 / (risk_aversion * residual_volatility ** 2 * gap_closing_years)
+    return 1.0 / (risk_aversion * residual_volatility**2 * gap_closing_years)
 
 
-def choose_strategies(rng: np.random.Generator, fitness: np.ndarray, intensity: float, n: int,
-                      available: np.ndarray) -> np.ndarray:
+def choose_strategies(
+    rng: np.random.Generator, fitness: np.ndarray, intensity: float, n: int, available: np.ndarray
+) -> np.ndarray:
     """Each reviewing fund draws a strategy with logit probabilities exp(β·U_s) / Σ exp(β·U)
     (Brock and Hommes 1998) among the `available` ones; fitness is each strategy's recent
     return, annualised."""

@@ -19,8 +19,8 @@ from collections import deque
 import mesa
 
 from economy.accounting import paper_wealth
-from economy.rounds import saturating
 from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LIABILITY
+from economy.rounds import saturating
 
 ORIGINS = ("roundtrip", "cross", "real")
 DEBT_MATURITY_YEARS = 5.0  # average remaining maturity of investment-grade tech bonds
@@ -43,7 +43,7 @@ class TechGiant(mesa.Agent):
         self.paid_in = ledger.open(n, "paid_in", EQUITY)
         self.retained = ledger.open(n, "retained", EQUITY)
         self.netted = ledger.open(n, "netted_roundtrip_reserve", EQUITY)
-        self.treasury = ledger.open(n, "treasury_stock", EQUITY)   # buybacks, retired at once
+        self.treasury = ledger.open(n, "treasury_stock", EQUITY)  # buybacks, retired at once
         self.core_revenue_account = ledger.open(n, "core_revenue", INCOME)
         self.cloud_revenue = {o: ledger.open(n, f"cloud_revenue:{o}", INCOME) for o in ORIGINS}
         self.mark_gains = ledger.open(n, "gains_on_stakes", INCOME)
@@ -66,13 +66,14 @@ class TechGiant(mesa.Agent):
         self.capacity = spec.capacity
         # Projects under construction: (step it comes online, capacity it adds, its cost).
         self.pipeline: deque[tuple[int, float, float]] = deque()
-        self._building = 0.0                    # capacity in the pipeline, kept as a running total
-        self.holdings: dict[str, object] = {}   # lab name -> accounting.Holding
+        self._building = 0.0  # capacity in the pipeline, kept as a running total
+        self.holdings: dict[str, object] = {}  # lab name -> accounting.Holding
         self.capacity_used = 0.0
         self.ration = 1.0
         # Yearly cash earnings before interest and tax, the base lenders look at.
-        self.ebitda_annual = (spec.core_revenue * spec.core_margin
-                              + spec.cloud_other_revenue * (1.0 - spec.cloud_cash_cost))
+        self.ebitda_annual = spec.core_revenue * spec.core_margin + spec.cloud_other_revenue * (
+            1.0 - spec.cloud_cash_cost
+        )
         self.fcf_history: list[float] = []
         self._demand_cache: dict = {}
         # Reported net income of the eight quarters before the start, from trailing EPS and its
@@ -80,17 +81,33 @@ class TechGiant(mesa.Agent):
         year = spec.eps_ttm * spec.shares_outstanding
         before = year / (1.0 + spec.eps_growth_last_year)
         self.reported_income = [before / 4.0] * 4 + [year / 4.0] * 4
-        self.operating_income_last = year / 4.0   # last quarter's net income without marks on stakes
-        self.buyback_weekly = 0.0                 # the last payout's buybacks, spread over a quarter
+        self.operating_income_last = year / 4.0  # last quarter's net income without marks on stakes
+        self.buyback_weekly = 0.0  # the last payout's buybacks, spread over a quarter
         self.quarter = self._new_quarter()
 
     # ------------------------------------------------------------------ state
     @staticmethod
     def _new_quarter() -> dict:
-        q = {key: 0.0 for key in (
-            "core_revenue", "core_costs", "cloud_costs", "operating_cash_in", "operating_cash_out",
-            "capex", "invested_cash", "invested_credits", "borrowed", "repaid", "payouts", "buybacks",
-            "backlog_impairment", "interest_paid", "depreciation")}
+        q = {
+            key: 0.0
+            for key in (
+                "core_revenue",
+                "core_costs",
+                "cloud_costs",
+                "operating_cash_in",
+                "operating_cash_out",
+                "capex",
+                "invested_cash",
+                "invested_credits",
+                "borrowed",
+                "repaid",
+                "payouts",
+                "buybacks",
+                "backlog_impairment",
+                "interest_paid",
+                "depreciation",
+            )
+        }
         q["revenue"] = {o: 0.0 for o in ORIGINS}
         q["revenue_by_lab"] = {}
         q["impairment_by_lab"] = {}
@@ -180,8 +197,9 @@ class TechGiant(mesa.Agent):
         if cached is None:
             if len(self._demand_cache) > 16:
                 self._demand_cache.clear()
-            cached = self._demand_cache[key] = sum(c.due_at(week, self.model.week) for lab in labs
-                                                   for c in lab.contracts if c.giant == self.name)
+            cached = self._demand_cache[key] = sum(
+                c.due_at(week, self.model.week) for lab in labs for c in lab.contracts if c.giant == self.name
+            )
         return cached
 
     def other_growth(self) -> float:
@@ -206,16 +224,28 @@ class TechGiant(mesa.Agent):
     def sell_compute_for_credits(self, lab, amount: float) -> None:
         """The lab spends this giant's credits: revenue with no cash coming in."""
         ledger = self.model.ledger
-        ledger.post(f"{lab.name} spends {self.name} credits", [
-            (lab.compute_account, amount), (lab.credits[self.name], -amount),
-            (self.credit_account(lab.name), amount), (self._revenue_account("roundtrip"), -amount)])
+        ledger.post(
+            f"{lab.name} spends {self.name} credits",
+            [
+                (lab.compute_account, amount),
+                (lab.credits[self.name], -amount),
+                (self.credit_account(lab.name), amount),
+                (self._revenue_account("roundtrip"), -amount),
+            ],
+        )
         self._book_delivery(lab, amount, "roundtrip")
 
     def sell_compute_for_cash(self, lab, pocket: int, amount: float, origin: str) -> None:
         if amount <= 0.0:
             return
-        self.model.ledger.transfer(f"{lab.name} buys {self.name} compute ({origin})", lab.compute_account,
-                                   pocket, self.cash, self._revenue_account(origin), amount)
+        self.model.ledger.transfer(
+            f"{lab.name} buys {self.name} compute ({origin})",
+            lab.compute_account,
+            pocket,
+            self.cash,
+            self._revenue_account(origin),
+            amount,
+        )
         self.quarter["operating_cash_in"] += amount
         self._book_delivery(lab, amount, origin)
 
@@ -223,8 +253,9 @@ class TechGiant(mesa.Agent):
         """Power, staff and networks for the compute delivered this week."""
         cost = self.spec.cloud_cash_cost * self.capacity_used
         world = self.model.outside
-        self.model.ledger.transfer(f"{self.name} cloud costs", self.cloud_costs, self.cash,
-                                   world.cash, world.receipts, cost)
+        self.model.ledger.transfer(
+            f"{self.name} cloud costs", self.cloud_costs, self.cash, world.cash, world.receipts, cost
+        )
         self.quarter["cloud_costs"] += cost
         self.quarter["operating_cash_out"] += cost
 
@@ -239,10 +270,10 @@ class TechGiant(mesa.Agent):
         costs = revenue * (1.0 - spec.core_margin)
         ledger = self.model.ledger
         world = self.model.outside
-        ledger.transfer(f"{self.name} core revenue", world.spending, world.cash,
-                        self.cash, self.core_revenue_account, revenue)
-        ledger.transfer(f"{self.name} core costs", self.core_costs, self.cash,
-                        world.cash, world.receipts, costs)
+        ledger.transfer(
+            f"{self.name} core revenue", world.spending, world.cash, self.cash, self.core_revenue_account, revenue
+        )
+        ledger.transfer(f"{self.name} core costs", self.core_costs, self.cash, world.cash, world.receipts, costs)
         q = self.quarter
         q["core_revenue"] += revenue
         q["core_costs"] += costs
@@ -257,8 +288,14 @@ class TechGiant(mesa.Agent):
         self.ration = min(1.0, self.capacity / 52.0 / demand) if demand > 0.0 else 1.0
         revenue = self.capacity_for(self.other_cloud_annual / 52.0)
         world = self.model.outside
-        self.model.ledger.transfer(f"{self.name} cloud revenue (other customers)", world.spending,
-                                   world.cash, self.cash, self.cloud_revenue["real"], revenue)
+        self.model.ledger.transfer(
+            f"{self.name} cloud revenue (other customers)",
+            world.spending,
+            world.cash,
+            self.cash,
+            self.cloud_revenue["real"],
+            revenue,
+        )
         self.quarter["operating_cash_in"] += revenue
         self.capacity_used += revenue
         self.quarter["revenue"]["real"] += revenue
@@ -309,8 +346,7 @@ class TechGiant(mesa.Agent):
         if cost <= 0.0:
             return 0.0, 0.0
         debt = -self.model.ledger.balances[self.debt]
-        room = (self.cash_balance() - spec.min_cash
-                + max(0.0, economy.max_debt_to_ebitda * self.ebitda_annual - debt))
+        room = self.cash_balance() - spec.min_cash + max(0.0, economy.max_debt_to_ebitda * self.ebitda_annual - debt)
         if cost > room:
             capacity *= max(0.0, room) / cost
             cost = max(0.0, room)
@@ -347,14 +383,16 @@ class TechGiant(mesa.Agent):
 
     def borrow(self, amount: float) -> None:
         world = self.model.outside
-        self.model.ledger.transfer(f"{self.name} borrows", world.bonds[self.name], world.cash,
-                                   self.cash, self.debt, amount)
+        self.model.ledger.transfer(
+            f"{self.name} borrows", world.bonds[self.name], world.cash, self.cash, self.debt, amount
+        )
         self.quarter["borrowed"] += amount
 
     def repay(self, amount: float) -> None:
         world = self.model.outside
-        self.model.ledger.transfer(f"{self.name} repays", self.debt, self.cash,
-                                   world.cash, world.bonds[self.name], amount)
+        self.model.ledger.transfer(
+            f"{self.name} repays", self.debt, self.cash, world.cash, world.bonds[self.name], amount
+        )
         self.quarter["repaid"] += amount
 
     # ------------------------------------------------------- funding rounds
@@ -365,8 +403,10 @@ class TechGiant(mesa.Agent):
         if partnership is None or partnership.round_share <= 0.0 or not economy.partner_money:
             return 0.0
         rounds = self.model.config.rounds
-        lean = math.exp(rounds.partner_sentiment_elasticity * saturating(
-            self.model.sentiment - economy.sentiment_reference, rounds.sentiment_scale))
+        lean = math.exp(
+            rounds.partner_sentiment_elasticity
+            * saturating(self.model.sentiment - economy.sentiment_reference, rounds.sentiment_scale)
+        )
         wanted = partnership.round_share * round_size * lean
         credits_share, clause_share = self.model.investment_form(partnership)
         # Credits cost no cash today; the cash part is limited by what the giant can spare.
@@ -381,9 +421,15 @@ class TechGiant(mesa.Agent):
 
     def forfeit_credits(self, lab, amount: float) -> None:
         """A failed lab's unspent credits lapse: the giant owes no more compute for them."""
-        self.model.ledger.post(f"{lab.name} credits forfeited", [
-            (self.credit_account(lab.name), amount), (self.forfeit_income, -amount),
-            (lab.writeoff_account, amount), (lab.credits[self.name], -amount)])
+        self.model.ledger.post(
+            f"{lab.name} credits forfeited",
+            [
+                (self.credit_account(lab.name), amount),
+                (self.forfeit_income, -amount),
+                (lab.writeoff_account, amount),
+                (lab.credits[self.name], -amount),
+            ],
+        )
 
     # ------------------------------------------------------------ quarter end
     def close_quarter(self) -> dict:
@@ -402,14 +448,27 @@ class TechGiant(mesa.Agent):
             gains_by_lab[lab_name] = out["mark"] + out["dilution"] + out["equity_income"] - out["impairment"]
         revenue = q["revenue"]
         # Cash taxes follow a regime-free taxable income, so the regime never moves cash.
-        taxable = (q["core_revenue"] - q["core_costs"] + sum(revenue.values()) - q["cloud_costs"]
-                   - q["depreciation"] - q["interest_paid"])
+        taxable = (
+            q["core_revenue"]
+            - q["core_costs"]
+            + sum(revenue.values())
+            - q["cloud_costs"]
+            - q["depreciation"]
+            - q["interest_paid"]
+        )
         cash_tax = spec.tax_rate * max(0.0, taxable)
         pretax = ledger.result(self.name)
         tax = spec.tax_rate * pretax
-        ledger.post(f"{self.name} income tax", [(self.tax_expense, tax), (self.cash, -cash_tax),
-                                                (self.deferred_tax, cash_tax - tax),
-                                                (world.cash, cash_tax), (world.receipts, -cash_tax)])
+        ledger.post(
+            f"{self.name} income tax",
+            [
+                (self.tax_expense, tax),
+                (self.cash, -cash_tax),
+                (self.deferred_tax, cash_tax - tax),
+                (world.cash, cash_tax),
+                (world.receipts, -cash_tax),
+            ],
+        )
         operating_cash_flow = q["operating_cash_in"] - q["operating_cash_out"] - cash_tax
         fcf = operating_cash_flow - q["capex"]
         # Payouts as the filings split them: dividends now, buybacks spread over the next quarter.
@@ -422,39 +481,64 @@ class TechGiant(mesa.Agent):
         shares = float(market.shares[market.index[self.name]])
         self.fcf_history.append(fcf)
         self.ebitda_annual = 4.0 * (q["core_revenue"] - q["core_costs"] + sum(revenue.values()) - q["cloud_costs"])
-        reported_cloud = revenue["real"] + revenue["cross"] + (
-            0.0 if model.accounting.nets_roundtrip else revenue["roundtrip"])
-        operating_income = (q["core_revenue"] - q["core_costs"] + reported_cloud - q["cloud_costs"]
-                            - q["depreciation"])
+        reported_cloud = (
+            revenue["real"] + revenue["cross"] + (0.0 if model.accounting.nets_roundtrip else revenue["roundtrip"])
+        )
+        operating_income = q["core_revenue"] - q["core_costs"] + reported_cloud - q["cloud_costs"] - q["depreciation"]
         marks = other["mark"] + other["equity_income"] + other["dilution"] - other["impairment"]
         reported_roundtrip = 0.0 if model.accounting.nets_roundtrip else revenue["roundtrip"]
         # Real cash earnings: no round-trip revenue, no marks (what the fundamental value uses).
-        real_earnings = (q["core_revenue"] - q["core_costs"] + revenue["real"] + revenue["cross"]
-                         - q["cloud_costs"] - q["depreciation"]) * (1.0 - spec.tax_rate)
+        real_earnings = (
+            q["core_revenue"]
+            - q["core_costs"]
+            + revenue["real"]
+            + revenue["cross"]
+            - q["cloud_costs"]
+            - q["depreciation"]
+        ) * (1.0 - spec.tax_rate)
         lab_backlog = self.lab_backlog()
         backlog = sum(lab_backlog.values()) + self.other_backlog
         statement = {
             "giant": self.name,
             "core_revenue": q["core_revenue"],
-            "cloud_revenue_real": revenue["real"], "cloud_revenue_cross": revenue["cross"],
+            "cloud_revenue_real": revenue["real"],
+            "cloud_revenue_cross": revenue["cross"],
             "cloud_revenue_roundtrip": revenue["roundtrip"],
             "cloud_revenue_reported": reported_cloud,
             "revenue_reported": q["core_revenue"] + reported_cloud,
             "operating_income": operating_income,
-            "gains_on_stakes": other["mark"], "equity_method_income": other["equity_income"],
-            "dilution_gains": other["dilution"], "impairments": other["impairment"],
-            "interest": q["interest_paid"], "pretax_income": pretax, "tax": tax, "cash_tax": cash_tax,
-            "net_income": net_income, "eps": net_income / shares, "shares_outstanding": shares,
+            "gains_on_stakes": other["mark"],
+            "equity_method_income": other["equity_income"],
+            "dilution_gains": other["dilution"],
+            "impairments": other["impairment"],
+            "interest": q["interest_paid"],
+            "pretax_income": pretax,
+            "tax": tax,
+            "cash_tax": cash_tax,
+            "net_income": net_income,
+            "eps": net_income / shares,
+            "shares_outstanding": shares,
             "profit_marks": marks * (1.0 - spec.tax_rate),
             "profit_roundtrip": reported_roundtrip * (1.0 - spec.tax_rate),
             "profit_real": net_income - (marks + reported_roundtrip) * (1.0 - spec.tax_rate),
-            "real_earnings": real_earnings, "depreciation": q["depreciation"],
-            "operating_cash_flow": operating_cash_flow, "capex": q["capex"], "free_cash_flow": fcf,
+            "real_earnings": real_earnings,
+            "depreciation": q["depreciation"],
+            "operating_cash_flow": operating_cash_flow,
+            "capex": q["capex"],
+            "free_cash_flow": fcf,
             "free_cash_flow_ttm": sum(self.fcf_history[-4:]),
-            "invested_cash": q["invested_cash"], "invested_credits": q["invested_credits"],
-            "payouts": payout, "dividends": dividend, "buybacks": q["buybacks"], "borrowed": q["borrowed"], "repaid": q["repaid"],
-            "cash": self.cash_balance(), "debt": -ledger.balances[self.debt],
-            "capacity": self.capacity, "backlog": backlog, "backlog_other": self.other_backlog,
+            "invested_cash": q["invested_cash"],
+            "invested_credits": q["invested_credits"],
+            "payouts": payout,
+            "dividends": dividend,
+            "buybacks": q["buybacks"],
+            "borrowed": q["borrowed"],
+            "repaid": q["repaid"],
+            "cash": self.cash_balance(),
+            "debt": -ledger.balances[self.debt],
+            "capacity": self.capacity,
+            "backlog": backlog,
+            "backlog_other": self.other_backlog,
             "backlog_impairment": q["backlog_impairment"],
             "paper_wealth": paper_wealth(ledger, self),
             "stakes_carrying": sum(ledger.balances[a] for a in self.stake_accounts.values()),

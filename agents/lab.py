@@ -22,7 +22,7 @@ from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME
 
 REAL, INVESTOR = "real", "investor"
 RUNWAY_CAP_WEEKS = 10_000.0  # reported runway of a lab that burns nothing ("forever")
-UNTIED_MEMORY_WEEKS = 13.0   # smoothing of the untied-spending rate the fundamental reads
+UNTIED_MEMORY_WEEKS = 13.0  # smoothing of the untied-spending rate the fundamental reads
 
 
 class AILab(mesa.Agent):
@@ -34,8 +34,10 @@ class AILab(mesa.Agent):
         self.spec = spec
         ledger = model.ledger
         owner = self.name
-        self.cash = {REAL: ledger.open(owner, "cash:real", ASSET, is_cash=True),
-                     INVESTOR: ledger.open(owner, "cash:investor", ASSET, is_cash=True)}
+        self.cash = {
+            REAL: ledger.open(owner, "cash:real", ASSET, is_cash=True),
+            INVESTOR: ledger.open(owner, "cash:investor", ASSET, is_cash=True),
+        }
         self.clause_cash: dict[str, int] = {}
         self.credits: dict[str, int] = {}
         for giant in model.config.giants:
@@ -66,9 +68,17 @@ class AILab(mesa.Agent):
     # ------------------------------------------------------------------ state
     @staticmethod
     def _new_quarter() -> dict:
-        return {"revenue": 0.0, "compute": 0.0, "compute_shortfall": 0.0, "opex": 0.0,
-                "raised": 0.0, "rounds": 0, "down_rounds": 0, "cancelled": 0.0,
-                "spend_by_giant": {}}
+        return {
+            "revenue": 0.0,
+            "compute": 0.0,
+            "compute_shortfall": 0.0,
+            "opex": 0.0,
+            "raised": 0.0,
+            "rounds": 0,
+            "down_rounds": 0,
+            "cancelled": 0.0,
+            "spend_by_giant": {},
+        }
 
     @property
     def growth(self) -> float:
@@ -86,8 +96,11 @@ class AILab(mesa.Agent):
     def liquid(self) -> float:
         """Everything the lab can spend: untied cash, tied cash and unspent credits."""
         balances = self.model.ledger.balances
-        return (self.pool() + sum(balances[i] for i in self.clause_cash.values())
-                + sum(balances[i] for i in self.credits.values()))
+        return (
+            self.pool()
+            + sum(balances[i] for i in self.clause_cash.values())
+            + sum(balances[i] for i in self.credits.values())
+        )
 
     def credits_held(self) -> float:
         balances = self.model.ledger.balances
@@ -102,7 +115,7 @@ class AILab(mesa.Agent):
 
     def contracted_weekly(self) -> float:
         key = (self.model.week, self.contract_version)
-        if self._contracted[0] != key:   # summed once per week and change: runway checks ask often
+        if self._contracted[0] != key:  # summed once per week and change: runway checks ask often
             week = self.model.week
             self._contracted = (key, sum(c.due(week) for c in self.contracts))
         return self._contracted[1]
@@ -144,23 +157,33 @@ class AILab(mesa.Agent):
         """Revenue multiple at reference sentiment and rates: depends on the lab's growth only."""
         rounds = self.model.config.rounds
         exponent = rounds.growth_elasticity * (self.growth - rounds.growth_reference)
-        return min(rounds.ceiling_multiple,
-                   max(rounds.floor_multiple, rounds.multiple * math.exp(max(-50.0, min(50.0, exponent)))))
+        return min(
+            rounds.ceiling_multiple,
+            max(rounds.floor_multiple, rounds.multiple * math.exp(max(-50.0, min(50.0, exponent)))),
+        )
 
     def asking_multiple(self) -> float:
         """The multiple a round opens at today (design 5.3): bounded, saturating in sentiment."""
         config = self.model.config
         rounds, economy = config.rounds, config.economy
         return pricing.round_multiple(
-            self.reference_multiple(), self.model.sentiment - economy.sentiment_reference,
-            economy.interest_rate - economy.rate_reference, sentiment_elasticity=rounds.sentiment_elasticity,
-            sentiment_scale=rounds.sentiment_scale, rate_elasticity=rounds.rate_elasticity,
-            floor=rounds.floor_multiple, ceiling=rounds.ceiling_multiple)
+            self.reference_multiple(),
+            self.model.sentiment - economy.sentiment_reference,
+            economy.interest_rate - economy.rate_reference,
+            sentiment_elasticity=rounds.sentiment_elasticity,
+            sentiment_scale=rounds.sentiment_scale,
+            rate_elasticity=rounds.rate_elasticity,
+            floor=rounds.floor_multiple,
+            ceiling=rounds.ceiling_multiple,
+        )
 
     def raising_soon(self) -> bool:
         """Short of runway and free to raise: a round is coming, and the market knows it."""
-        return (not self.failed and self.model.week >= self.next_round_step
-                and self.runway_weeks() < self.spec.runway_trigger_weeks)
+        return (
+            not self.failed
+            and self.model.week >= self.next_round_step
+            and self.runway_weeks() < self.spec.runway_trigger_weeks
+        )
 
     def expected_price(self) -> float:
         """The price per share investors expect the lab's shares to carry at the next quarter end:
@@ -196,8 +219,14 @@ class AILab(mesa.Agent):
         noise = spec.revenue_volatility * math.sqrt(1.0 / 52.0) * self.model.rng.standard_normal()
         self.revenue_weekly *= math.exp(math.log1p(self.growth) / 52.0 + noise)
         world = self.model.outside
-        self.model.ledger.transfer(f"{self.name} revenue", world.spending, world.cash,
-                                   self.cash[REAL], self.revenue_account, self.revenue_weekly)
+        self.model.ledger.transfer(
+            f"{self.name} revenue",
+            world.spending,
+            world.cash,
+            self.cash[REAL],
+            self.revenue_account,
+            self.revenue_weekly,
+        )
         self.quarter["revenue"] += self.revenue_weekly
 
     def renew_contracts(self) -> None:
@@ -220,8 +249,9 @@ class AILab(mesa.Agent):
         start = self.model.week + rounds.contract_start_weeks
         for giant, share in self.spec.compute_split.items():
             if share > 0.0 and value > 0.0:
-                self.contracts.append(ComputeContract.new(giant, self.name, value * share, start,
-                                                          rounds.contract_years))
+                self.contracts.append(
+                    ComputeContract.new(giant, self.name, value * share, start, rounds.contract_years)
+                )
         self.contracts_changed()
 
     def buy_compute(self) -> None:
@@ -283,8 +313,7 @@ class AILab(mesa.Agent):
         pool = self.pool()
         from_real = amount * ledger.balances[self.cash[REAL]] / pool
         for origin, part in ((REAL, from_real), (INVESTOR, amount - from_real)):
-            ledger.transfer(f"{self.name} opex", self.opex_account, self.cash[origin],
-                            world.cash, world.receipts, part)
+            ledger.transfer(f"{self.name} opex", self.opex_account, self.cash[origin], world.cash, world.receipts, part)
         self.quarter["opex"] += amount
 
     # ----------------------------------------------------------- funding results
@@ -330,16 +359,27 @@ class AILab(mesa.Agent):
         q = self.quarter
         net_income = self.model.ledger.close_into(self.name, self.retained)
         statement = {
-            "lab": self.name, "revenue": q["revenue"], "compute_spend": q["compute"],
-            "compute_shortfall": q["compute_shortfall"], "opex": q["opex"],
-            "net_income": net_income, "burn": q["compute"] + q["opex"] - q["revenue"],
-            "cash": self.pool(), "tied_cash": sum(self.model.ledger.balances[i] for i in self.clause_cash.values()),
-            "credits": self.credits_held(), "runway_weeks": min(self.runway_weeks(), RUNWAY_CAP_WEEKS),
-            "valuation": self.valuation(), "price_per_share": self.price, "shares": self.shares,
-            "raised": q["raised"], "rounds": q["rounds"], "down_rounds": q["down_rounds"],
+            "lab": self.name,
+            "revenue": q["revenue"],
+            "compute_spend": q["compute"],
+            "compute_shortfall": q["compute_shortfall"],
+            "opex": q["opex"],
+            "net_income": net_income,
+            "burn": q["compute"] + q["opex"] - q["revenue"],
+            "cash": self.pool(),
+            "tied_cash": sum(self.model.ledger.balances[i] for i in self.clause_cash.values()),
+            "credits": self.credits_held(),
+            "runway_weeks": min(self.runway_weeks(), RUNWAY_CAP_WEEKS),
+            "valuation": self.valuation(),
+            "price_per_share": self.price,
+            "shares": self.shares,
+            "raised": q["raised"],
+            "rounds": q["rounds"],
+            "down_rounds": q["down_rounds"],
             "contracts_cancelled": q["cancelled"],
             "backlog": sum(c.remaining for c in self.contracts),
-            "distressed": self.distressed, "failed": self.failed,
+            "distressed": self.distressed,
+            "failed": self.failed,
         }
         for giant in self.credits:
             statement[f"spend_{giant}"] = q["spend_by_giant"].get(giant, 0.0)

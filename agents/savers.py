@@ -36,7 +36,7 @@ from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
 OWNER = "Savers"
 NAV_FLOOR = 1e-9  # $ per unit: below it a fund is treated as worthless and closed to trading
 UNIT_DUST = 1e-9  # units (billions): fewer than this outstanding and a fund is empty
-HEIR_DRAWS = 8    # accounts drawn from the same fund block to find an heir close to the right age
+HEIR_DRAWS = 8  # accounts drawn from the same fund block to find an heir close to the right age
 
 
 class RetirementAccount(mesa.Agent):
@@ -79,8 +79,10 @@ class RetirementAccount(mesa.Agent):
         return bool(self.pool.panic_until[self.row] >= self.model.week)
 
     def __repr__(self) -> str:
-        return (f"RetirementAccount(row={self.row}, age={self.age:.1f}, wealth={self.wealth:.3f}, "
-                f"equity target={self.equity_share_target:.2f}, panicking={self.panicking})")
+        return (
+            f"RetirementAccount(row={self.row}, age={self.age:.1f}, wealth={self.wealth:.3f}, "
+            f"equity target={self.equity_share_target:.2f}, panicking={self.panicking})"
+        )
 
 
 def glide_path(age: np.ndarray, spec) -> np.ndarray:
@@ -111,8 +113,9 @@ class SaverPool:
         self.index_funds = index_funds
         self.active_funds = active_funds
         self.passive_share = passive_share if active_funds else 1.0
-        self.unit_accounts = {f.name: ledger.open(OWNER, f"units:{f.name}", ASSET)
-                              for f in [*index_funds, *active_funds]}
+        self.unit_accounts = {
+            f.name: ledger.open(OWNER, f"units:{f.name}", ASSET) for f in [*index_funds, *active_funds]
+        }
 
         # Ages: retirees (as many at each age as survive to it), a post-war bulge about to retire,
         # and workers spread over working life; each account's death age drawn from the life table.
@@ -120,7 +123,8 @@ class SaverPool:
         age = np.select(
             [draw < spec.retiree_share, draw < spec.retiree_share + spec.boomer_share],
             [self._retiree_ages(rng.random(n)), rng.uniform(55.0, spec.retirement_age, n)],
-            rng.uniform(25.0, 55.0, n))
+            rng.uniform(25.0, 55.0, n),
+        )
         death = self._death_ages(age, rng.random(n))
         salary = rng.lognormal(0.0, 0.5, n)
         # Balances rise with age through working life (Survey of Consumer Finances profile).
@@ -143,7 +147,7 @@ class SaverPool:
 
         self.salary = salary * (spec.wages / salary.sum())
         self.relative_wealth = wealth
-        self.age_offset = age                   # age = offset + weeks elapsed / 52
+        self.age_offset = age  # age = offset + weeks elapsed / 52
         self.death_age = death
         self.draw = np.where(age >= spec.retirement_age, spec.withdrawal_rate / 52.0, 0.0)
         self.pay = np.where(age >= spec.retirement_age, 0.0, self.salary)
@@ -152,12 +156,12 @@ class SaverPool:
         self.glide = glide_path(age, spec)
         self.target = self.glide.copy()
         self.panic_until = np.full(n, -1, dtype=np.int64)
-        self.panicked = False      # has any account panicked recently (then track who)
-        self.wage_level = 1.0      # wages grow for everyone alike: one factor, not n products
+        self.panicked = False  # has any account panicked recently (then track who)
+        self.wage_level = 1.0  # wages grow for everyone alike: one factor, not n products
         self.cash = np.zeros(n)
         self.index_units = np.zeros(n)
         self.active_units = np.zeros(n)
-        self._buffers = tuple(np.empty(n) for _ in range(16))   # reused each week (see `step`)
+        self._buffers = tuple(np.empty(n) for _ in range(16))  # reused each week (see `step`)
         self.flows = {"contributions": 0.0, "withdrawals": 0.0, "to_index": 0.0, "to_active": 0.0}
 
     def ages(self) -> np.ndarray:
@@ -193,7 +197,8 @@ class SaverPool:
             order = np.argsort(due[keep], kind="stable")
             when, chosen = due[keep][order], rows[keep][order]
             weeks, first = np.unique(when, return_index=True)
-            for at_week, group in zip(weeks.tolist(), np.split(chosen, first[1:])):
+            # strict=False: with nothing due, np.split still returns one (empty) group and zip yields none.
+            for at_week, group in zip(weeks.tolist(), np.split(chosen, first[1:]), strict=False):
                 self.calendar.setdefault(at_week, []).append((event, group))
 
     def _per_account(self, block_values: np.ndarray) -> np.ndarray:
@@ -222,18 +227,20 @@ class SaverPool:
         self.active_units = equity - self.index_units
         self.cash = wealth - equity
         index_units, active_units = self.fund_units()
-        for fund, units in zip(self.index_funds, index_units):
+        for fund, units in zip(self.index_funds, index_units, strict=True):
             fund.units = float(units)
-        for fund, units in zip(self.active_funds, active_units):
+        for fund, units in zip(self.active_funds, active_units, strict=True):
             fund.units = float(units)
 
     # ------------------------------------------------------------------ values
     def fund_units(self) -> tuple[np.ndarray, np.ndarray]:
         """Units of each index fund and each active fund the accounts hold, from the arrays."""
-        index = np.bincount(self.block_index, weights=self._per_block(self.index_units),
-                            minlength=len(self.index_funds))
-        active = np.bincount(self.block_active, weights=self._per_block(self.active_units),
-                             minlength=len(self.active_funds))[:len(self.active_funds)]
+        index = np.bincount(
+            self.block_index, weights=self._per_block(self.index_units), minlength=len(self.index_funds)
+        )
+        active = np.bincount(
+            self.block_active, weights=self._per_block(self.active_units), minlength=len(self.active_funds)
+        )[: len(self.active_funds)]
         return index, active
 
     def navs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -247,12 +254,15 @@ class SaverPool:
             units = np.array([f.units for f in funds])
             # A fund down to dust (under a dollar's worth of units at NAV 1) counts as empty.
             return np.divide(assets, units, out=np.ones(len(funds)), where=units > UNIT_DUST)
+
         return nav(self.index_funds), nav(self.active_funds) if self.active_funds else np.ones(1)
 
     def account_navs(self, index_nav: np.ndarray, active_nav: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each account's index-fund NAV and active-fund NAV."""
-        return (self._per_account(index_nav[self.block_index]),
-                self._per_account(active_nav[self.block_active] if self.active_funds else np.ones(len(self.sizes))))
+        return (
+            self._per_account(index_nav[self.block_index]),
+            self._per_account(active_nav[self.block_active] if self.active_funds else np.ones(len(self.sizes))),
+        )
 
     def equity_values(self) -> np.ndarray:
         index_nav, active_nav = self.account_navs(*self.navs())
@@ -297,12 +307,13 @@ class SaverPool:
         spec = self.spec
         rng = self.model.rng
         block = np.searchsorted(self.starts, rows, side="right") - 1
-        candidates = self.starts[block][:, None] + (rng.random((len(rows), HEIR_DRAWS)) *
-                                                    self.sizes[block][:, None]).astype(np.int64)
-        target = self.age_offset[rows] - spec.generation_years          # ages less the same week / 52
+        candidates = self.starts[block][:, None] + (
+            rng.random((len(rows), HEIR_DRAWS)) * self.sizes[block][:, None]
+        ).astype(np.int64)
+        target = self.age_offset[rows] - spec.generation_years  # ages less the same week / 52
         gap = np.abs(self.age_offset[candidates] - target[:, None]) + 1e9 * (candidates == rows[:, None])
         heirs = candidates[np.arange(len(rows)), np.argmin(gap, axis=1)]
-        heirs = np.where(heirs == rows, rows, heirs)   # a block of one: the new worker inherits
+        heirs = np.where(heirs == rows, rows, heirs)  # a block of one: the new worker inherits
         for values in (self.cash, self.index_units, self.active_units):
             left = values[rows].copy()
             values[rows] = 0.0
@@ -330,8 +341,24 @@ class SaverPool:
         weekly = 1.0 / 52.0
         self._age(week)
         self.wage_level *= (1.0 + spec.wage_growth) ** weekly
-        (contributions, interest, income, index_nav, active_nav, index_value, equity, withdrawals, sold,
-         cash_after, equity_after, target, rebalance, to_index, to_active, scratch) = self._buffers
+        (
+            contributions,
+            interest,
+            income,
+            index_nav,
+            active_nav,
+            index_value,
+            equity,
+            withdrawals,
+            sold,
+            cash_after,
+            equity_after,
+            target,
+            rebalance,
+            to_index,
+            to_active,
+            scratch,
+        ) = self._buffers
 
         # Income: wages for workers, interest on cash, what the funds received and pass on.
         np.multiply(self.pay, self.wage_level * spec.contribution_rate * weekly, out=contributions)
@@ -349,7 +376,7 @@ class SaverPool:
         # Retirees withdraw a share of wealth, from cash and equity in proportion to their holdings.
         np.add(cash, equity, out=withdrawals)
         withdrawals *= self.draw
-        np.multiply(equity, self.draw, out=sold)             # the equity part of the withdrawal
+        np.multiply(equity, self.draw, out=sold)  # the equity part of the withdrawal
         income -= withdrawals
         np.add(cash, income, out=cash_after)
         cash_after += sold
@@ -361,8 +388,9 @@ class SaverPool:
             calm = self.panic_until < week
             panics = calm & (model.rng.random(len(cash)) < spec.panic_probability)
             if panics.any():
-                self.panic_until[panics] = week + model.rng.integers(spec.panic_weeks_min, spec.panic_weeks_max + 1,
-                                                                     panics.sum())
+                self.panic_until[panics] = week + model.rng.integers(
+                    spec.panic_weeks_min, spec.panic_weeks_max + 1, panics.sum()
+                )
                 if calm.all():
                     model.log_event("savers' panic selling")
                 self.panicked = True
@@ -394,7 +422,7 @@ class SaverPool:
         np.negative(equity_after, out=scratch)
         np.maximum(rebalance, scratch, out=rebalance)
         trade = rebalance
-        trade -= sold                                        # units bought (+) or redeemed (-), in $
+        trade -= sold  # units bought (+) or redeemed (-), in $
 
         np.multiply(trade, self.passive_share, out=to_index)
         selling = np.flatnonzero(trade < 0.0)
@@ -412,9 +440,10 @@ class SaverPool:
         cash -= to_index
         cash -= to_active
         index_flows = np.bincount(self.block_index, weights=self._per_block(to_index), minlength=len(self.index_funds))
-        active_flows = np.bincount(self.block_active, weights=self._per_block(to_active),
-                                   minlength=len(self.active_funds))[:len(self.active_funds)]
-        index_moved, active_moved = to_index, to_active     # now in units
+        active_flows = np.bincount(
+            self.block_active, weights=self._per_block(to_active), minlength=len(self.active_funds)
+        )[: len(self.active_funds)]
+        index_moved, active_moved = to_index, to_active  # now in units
         index_moved /= index_nav
         active_moved /= active_nav
         self.index_units += index_moved
@@ -423,25 +452,37 @@ class SaverPool:
         # Post the week's totals; the arrays are the sub-ledger behind them.
         total_contrib, total_interest = float(contributions.sum()), float(interest.sum())
         total_withdraw = float(withdrawals.sum())
-        ledger.transfer("savers' contributions from wages", world.spending, world.cash,
-                        self.cash_account, self.wages, total_contrib)
-        ledger.transfer("interest on savers' cash", world.spending, world.cash,
-                        self.cash_account, self.interest, total_interest)
-        ledger.transfer("retirees' withdrawals", self.withdrawals, self.cash_account,
-                        world.cash, world.receipts, total_withdraw)
-        index_units = np.bincount(self.block_index, weights=self._per_block(index_moved),
-                                  minlength=len(self.index_funds))
-        active_units = np.bincount(self.block_active, weights=self._per_block(active_moved),
-                                   minlength=len(self.active_funds))[:len(self.active_funds)]
-        self._move_all([*self.index_funds, *self.active_funds], np.concatenate([index_flows, active_flows]),
-                       np.concatenate([index_units, active_units]))
-        self.flows = {"contributions": total_contrib, "withdrawals": total_withdraw,
-                      "to_index": float(index_flows.sum()), "to_active": float(active_flows.sum())}
+        ledger.transfer(
+            "savers' contributions from wages", world.spending, world.cash, self.cash_account, self.wages, total_contrib
+        )
+        ledger.transfer(
+            "interest on savers' cash", world.spending, world.cash, self.cash_account, self.interest, total_interest
+        )
+        ledger.transfer(
+            "retirees' withdrawals", self.withdrawals, self.cash_account, world.cash, world.receipts, total_withdraw
+        )
+        index_units = np.bincount(
+            self.block_index, weights=self._per_block(index_moved), minlength=len(self.index_funds)
+        )
+        active_units = np.bincount(
+            self.block_active, weights=self._per_block(active_moved), minlength=len(self.active_funds)
+        )[: len(self.active_funds)]
+        self._move_all(
+            [*self.index_funds, *self.active_funds],
+            np.concatenate([index_flows, active_flows]),
+            np.concatenate([index_units, active_units]),
+        )
+        self.flows = {
+            "contributions": total_contrib,
+            "withdrawals": total_withdraw,
+            "to_index": float(index_flows.sum()),
+            "to_active": float(active_flows.sum()),
+        }
 
     def _fill(self, block_values: np.ndarray, out: np.ndarray) -> None:
         """Each account's entry set to its block's value (blocks are contiguous)."""
-        for start, size, value in zip(self.starts.tolist(), self.sizes.tolist(), block_values.tolist()):
-            out[start:start + size] = value
+        for start, size, value in zip(self.starts.tolist(), self.sizes.tolist(), block_values.tolist(), strict=True):
+            out[start : start + size] = value
 
     def _receive_distributions(self, income: np.ndarray) -> None:
         """Each fund passes what it received this week to its unit holders, as cash (one entry);
@@ -467,17 +508,24 @@ class SaverPool:
                 income += scratch
         paying = np.flatnonzero(amounts)
         total = float(amounts.sum())
-        accounts = [funds[i].distributions for i in paying] + [funds[i].cash for i in paying] + [
-            self.cash_account, self.distributions]
-        self.model.ledger.post_arrays("funds distribute income", np.array(accounts),
-                                      np.concatenate([amounts[paying], -amounts[paying], [total, -total]]))
+        accounts = (
+            [funds[i].distributions for i in paying]
+            + [funds[i].cash for i in paying]
+            + [self.cash_account, self.distributions]
+        )
+        self.model.ledger.post_arrays(
+            "funds distribute income",
+            np.array(accounts),
+            np.concatenate([amounts[paying], -amounts[paying], [total, -total]]),
+        )
 
     def extra_inflow(self, amount: float) -> None:
         """New money from outside put straight into index funds, pro rata to accounts' wealth
         (the impulse of the flow-multiplier experiment, design 6.3)."""
         world = self.model.outside
-        self.model.ledger.transfer("new savings from outside", world.spending, world.cash,
-                                   self.cash_account, self.wages, amount)
+        self.model.ledger.transfer(
+            "new savings from outside", world.spending, world.cash, self.cash_account, self.wages, amount
+        )
         share = self.cash + self.equity_values()
         share = share / share.sum() * amount
         index_nav, _ = self.account_navs(*self.navs())
@@ -493,7 +541,7 @@ class SaverPool:
         (for each fund: units against cash; a redemption also books the gain or loss at cost)."""
         balances = self.model.ledger.balances
         accounts, values = [], []
-        for fund, amount, moved in zip(funds, amounts.tolist(), units.tolist()):
+        for fund, amount, moved in zip(funds, amounts.tolist(), units.tolist(), strict=True):
             if amount == 0.0 or (amount < 0.0 and fund.units <= 0.0):
                 continue
             if amount > 0.0:
@@ -502,8 +550,14 @@ class SaverPool:
             else:
                 paid = -amount
                 cost = -balances[fund.unit_capital] * (-moved / fund.units)
-                accounts += [self.cash_account, self.unit_accounts[fund.name], self.gains, fund.unit_capital,
-                             fund.retained, fund.cash]
+                accounts += [
+                    self.cash_account,
+                    self.unit_accounts[fund.name],
+                    self.gains,
+                    fund.unit_capital,
+                    fund.retained,
+                    fund.cash,
+                ]
                 values += [paid, -cost, cost - paid, cost, paid - cost, -paid]
             fund.units += moved
         if accounts:
@@ -516,7 +570,10 @@ class SaverPool:
         if abs(self.cash.sum() - ledger_cash) > 1e-11 * max(1.0, abs(ledger_cash)):
             raise LedgerError(f"savers' sub-ledger cash {self.cash.sum()!r} != control account {ledger_cash!r}")
         held_index, held_active = self.fund_units()
-        for fund, held in [*zip(self.index_funds, held_index), *zip(self.active_funds, held_active)]:
+        for fund, held in [
+            *zip(self.index_funds, held_index, strict=True),
+            *zip(self.active_funds, held_active, strict=True),
+        ]:
             fund.peak_units = max(fund.peak_units, fund.units)
             if abs(held - fund.units) > 1e-11 * max(1.0, fund.peak_units):
                 raise LedgerError(f"savers hold {held!r} units of {fund.name}, which has {fund.units!r} out")

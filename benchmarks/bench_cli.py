@@ -26,8 +26,13 @@ CASES = {"python -m runs --help": ["--help"], "python -m runs compare --help": [
 
 def timed(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "runs", *argv], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "runs", *argv],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -35,8 +40,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="fresh processes per command (default 7)")
     args = parser.parse_args()
-    print(f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     timed(["--help"])  # warm the file cache and the bytecode, as a user's second call would be
     medians = {}
     for name, argv in CASES.items():
@@ -44,8 +51,7 @@ def main() -> int:
         for _ in range(args.repeats):
             times.append(timed(argv))
         medians[name] = statistics.median(times)
-        print(f"{name}: median {medians[name]:.3f} s (min {min(times):.3f}, max {max(times):.3f}, "
-              f"{args.repeats} runs)")
+        print(f"{name}: median {medians[name]:.3f} s (min {min(times):.3f}, max {max(times):.3f}, {args.repeats} runs)")
     top = medians["python -m runs --help"]
     met = top <= TARGET_SECONDS
     print(f"target python -m runs --help <= {TARGET_SECONDS:g} s: {top:.3f} {'met' if met else 'NOT MET'}")

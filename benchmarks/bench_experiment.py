@@ -48,8 +48,14 @@ MEMORY_TARGET_MB = 1024
 SPEEDUP_TARGET = 1.7
 WEEKS = 520
 # Rows of each table in a 10-year baseline run (rounds and events vary; typical counts).
-ROWS = {"weekly": WEEKS, "giant_quarters": WEEKS // 13 * 4, "lab_quarters": WEEKS // 13 * 2,
-        "rounds": 8, "episodes": 2, "events": 15}
+ROWS = {
+    "weekly": WEEKS,
+    "giant_quarters": WEEKS // 13 * 4,
+    "lab_quarters": WEEKS // 13 * 2,
+    "rounds": 8,
+    "episodes": 2,
+    "events": 15,
+}
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,15 @@ def timed_experiment(out: Path, scenarios, run_fn, runs: int, years: float, work
     """Wall seconds of the experiment, and the mean seconds one run took inside its worker."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    summary = run_experiment(out, scenarios, run_fn, n_seeds=runs, years=years,
-                             options=ExecutorOptions("process", workers=workers), progress="off")
+    summary = run_experiment(
+        out,
+        scenarios,
+        run_fn,
+        n_seeds=runs,
+        years=years,
+        options=ExecutorOptions("process", workers=workers),
+        progress="off",
+    )
     seconds = time.perf_counter() - start
     if not summary.ok:
         raise SystemExit(f"{summary.failed} runs failed; see {out / 'failures'}")
@@ -152,19 +165,22 @@ def main(argv: list[str] | None = None) -> int:
         run_fn, years = run_task, args.years
         what = f"the real model (runs.simulate.run_task), {args.years:g}-year horizon"
     scenarios = {"baseline": scenario_config("baseline", years=years)}
-    print(f"machine: {platform.platform()}, {_cpu_name()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+    print(f"machine: {platform.platform()}, {_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     capacity = parallel_capacity()
-    print(f"load average {os.getloadavg()[0]:.2f}; two busy processes do {capacity:.2f}x the work of one "
-          "right now (2.00 on two idle cores)")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; two busy processes do {capacity:.2f}x the work of one "
+        "right now (2.00 on two idle cores)"
+    )
     print(f"experiment: {args.runs} runs of {what}; results in {root}")
 
     times, inside_ms = {}, {}
     for workers in (1, 2):
         times[workers], inside = timed_experiment(root / f"w{workers}", scenarios, run_fn, args.runs, years, workers)
-        print(f"  {workers} worker(s): {times[workers]:7.1f} s wall ({times[workers] / args.runs * 1000:.0f} ms "
-              f"per run); a run took {inside * 1000:.0f} ms inside its worker; load average "
-              f"{os.getloadavg()[0]:.2f}")
+        print(
+            f"  {workers} worker(s): {times[workers]:7.1f} s wall ({times[workers] / args.runs * 1000:.0f} ms "
+            f"per run); a run took {inside * 1000:.0f} ms inside its worker; load average "
+            f"{os.getloadavg()[0]:.2f}"
+        )
         inside_ms[workers] = inside * 1000
     runner_peak = peak_rss_mb()
 
@@ -183,22 +199,30 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(f.stat().st_size for f in (root / "w2" / "runs").rglob("*") if f.is_file()) / 2**20
 
     speedup = times[1] / times[2]
-    print(f"stored: {size:.0f} MB of run tables; the baseline analysis read them back and drew "
-          f"{sum(p.suffix == '.png' for p in outcome.paths)} figures in {analyse_seconds:.1f} s")
-    print(f"parent peak RSS: {runner_peak:.0f} MB while running 2 x {args.runs} runs, "
-          f"{analyse_peak:.0f} MB after the analysis (Python allocations at the analysis's peak, "
-          f"tracemalloc: {traced_peak / 2**20:.0f} MB); largest worker: "
-          f"{peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+    print(
+        f"stored: {size:.0f} MB of run tables; the baseline analysis read them back and drew "
+        f"{sum(p.suffix == '.png' for p in outcome.paths)} figures in {analyse_seconds:.1f} s"
+    )
+    print(
+        f"parent peak RSS: {runner_peak:.0f} MB while running 2 x {args.runs} runs, "
+        f"{analyse_peak:.0f} MB after the analysis (Python allocations at the analysis's peak, "
+        f"tracemalloc: {traced_peak / 2**20:.0f} MB); largest worker: "
+        f"{peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
     # If other work slowed each run down inside its worker, scale that away: what remains is
     # the speed-up the runner itself would deliver on two free cores. An estimate, said so.
     corrected = speedup * inside_ms[2] / inside_ms[1]
-    print(f"runs took {inside_ms[2] / inside_ms[1]:.2f}x as long inside their worker with 2 workers as with 1 "
-          f"(1.00 when nothing else competes for the CPUs); speed-up with that slowdown scaled away "
-          f"(an estimate for two free cores): {corrected:.2f}x")
-    print(f"speed-up 1 -> 2 workers: {speedup:.3f}x (target >= {SPEEDUP_TARGET}x: "
-          f"{'met' if speedup >= SPEEDUP_TARGET else 'MISSED'}; the machine allowed {capacity:.2f}x); "
-          f"parent memory target < {MEMORY_TARGET_MB} MB: "
-          f"{'met' if analyse_peak < MEMORY_TARGET_MB else 'MISSED'}")
+    print(
+        f"runs took {inside_ms[2] / inside_ms[1]:.2f}x as long inside their worker with 2 workers as with 1 "
+        f"(1.00 when nothing else competes for the CPUs); speed-up with that slowdown scaled away "
+        f"(an estimate for two free cores): {corrected:.2f}x"
+    )
+    print(
+        f"speed-up 1 -> 2 workers: {speedup:.3f}x (target >= {SPEEDUP_TARGET}x: "
+        f"{'met' if speedup >= SPEEDUP_TARGET else 'MISSED'}; the machine allowed {capacity:.2f}x); "
+        f"parent memory target < {MEMORY_TARGET_MB} MB: "
+        f"{'met' if analyse_peak < MEMORY_TARGET_MB else 'MISSED'}"
+    )
     if args.dir is None:
         shutil.rmtree(root, ignore_errors=True)
     return 0 if speedup >= SPEEDUP_TARGET and analyse_peak < MEMORY_TARGET_MB else 1

@@ -39,24 +39,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     timed_run(1000)  # warm-up: imports and caches
-    cases = {"boltzmann": timed_boltzmann, 1_000: lambda: timed_run(1_000), 10_000: lambda: timed_run(10_000),
-             100_000: lambda: timed_run(100_000)}
+    cases = {
+        "boltzmann": timed_boltzmann,
+        1_000: lambda: timed_run(1_000),
+        10_000: lambda: timed_run(10_000),
+        100_000: lambda: timed_run(100_000),
+    }
     best = {name: float("inf") for name in cases}
     for _ in range(args.repeats):
         for name, case in cases.items():
             best[name] = min(best[name], case())
     print(f"Mesa Boltzmann example, 1,000 agents x 520 steps: {best['boltzmann']:.3f} s")
     for accounts in (1_000, 10_000, 100_000):
-        print(f"{accounts:>7,} retirement accounts: {best[accounts]:.3f} s per ten-year run "
-              f"({best[accounts] / best[1_000]:.2f}x the 1,000-account time, "
-              f"{best[accounts] / best['boltzmann']:.2f}x Boltzmann)")
+        print(
+            f"{accounts:>7,} retirement accounts: {best[accounts]:.3f} s per ten-year run "
+            f"({best[accounts] / best[1_000]:.2f}x the 1,000-account time, "
+            f"{best[accounts] / best['boltzmann']:.2f}x Boltzmann)"
+        )
     speed = best[1_000] / best["boltzmann"]
     scale = best[100_000] / best[1_000]
-    print(f"target baseline <= 0.5x Boltzmann (aim 0.3): {speed:.2f} {'met' if speed <= 0.5 else 'MISSED'}; "
-          f"target 100,000 accounts <= 3x 1,000: {scale:.2f} {'met' if scale <= 3.0 else 'MISSED'}")
+    print(
+        f"target baseline <= 0.5x Boltzmann (aim 0.3): {speed:.2f} {'met' if speed <= 0.5 else 'MISSED'}; "
+        f"target 100,000 accounts <= 3x 1,000: {scale:.2f} {'met' if scale <= 3.0 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

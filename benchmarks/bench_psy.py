@@ -41,11 +41,15 @@ def main(argv: list[str] | None = None) -> int:
 
     median = float(np.median(times))
     verdict = "met" if best <= TARGET_SECONDS else "MISSED"
-    print(f"machine: {platform.platform()}, {_cpu_name()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.platform()}, {_cpu_name()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
     print(f"BSADF sequence, T={args.T}, lag 0, min window {w0} ({windows:,} ADF regressions)")
-    print(f"best of {args.repeats}: {best * 1000:.1f} ms (median {median * 1000:.1f} ms); "
-          f"target <= {TARGET_SECONDS * 1000:.0f} ms: {verdict}")
+    print(
+        f"best of {args.repeats}: {best * 1000:.1f} ms (median {median * 1000:.1f} ms); "
+        f"target <= {TARGET_SECONDS * 1000:.0f} ms: {verdict}"
+    )
     return 0 if best <= TARGET_SECONDS else 1
 
 

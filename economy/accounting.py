@@ -28,13 +28,14 @@ KEEPS_MARKS = {"gaap_2026": True, "net_roundtrip": True, "no_marks": False, "str
 @dataclass
 class Holding:
     """One giant's shares in one lab."""
+
     giant: str
     lab: str
     shares: float
     method: str
-    cost_basis: float               # what the giant has actually put in (cash and credits)
-    credits_issued: float = 0.0     # cloud credits given to the lab, to date
-    pending_dilution: float = 0.0   # equity-method dilution gains since the last close
+    cost_basis: float  # what the giant has actually put in (cash and credits)
+    credits_issued: float = 0.0  # cloud credits given to the lab, to date
+    pending_dilution: float = 0.0  # equity-method dilution gains since the last close
 
 
 class Accounting:
@@ -50,9 +51,15 @@ class Accounting:
 
     # ------------------------------------------------------------------ rounds
     @staticmethod
-    def dilution_gain(holding: Holding, shares_before: float, shares_after: float,
-                      equity_before: float, equity_after: float, shares_bought: float,
-                      invested: float) -> float:
+    def dilution_gain(
+        holding: Holding,
+        shares_before: float,
+        shares_after: float,
+        equity_before: float,
+        equity_after: float,
+        shares_bought: float,
+        invested: float,
+    ) -> float:
         """ASC 323 dilution gain: the change in the holder's share of the lab's book equity,
         less what the holder itself put in (shares before/after are the lab's totals)."""
         own_before = holding.shares - shares_bought
@@ -70,8 +77,10 @@ class Accounting:
         if holding.method == "fair_value":
             out["mark"] = fair - carrying
             if out["mark"]:
-                ledger.post(f"{giant.name} marks {lab.name} to the round price",
-                            [(stake, out["mark"]), (giant.mark_gains, -out["mark"])])
+                ledger.post(
+                    f"{giant.name} marks {lab.name} to the round price",
+                    [(stake, out["mark"]), (giant.mark_gains, -out["mark"])],
+                )
             holding.pending_dilution = 0.0
             return out
         if holding.method == "equity":
@@ -81,16 +90,20 @@ class Accounting:
             out["equity_income"] = share
             out["dilution"] = max(holding.pending_dilution, -(carrying + share))
             holding.pending_dilution = 0.0
-            for amount, account, memo in ((share, giant.equity_income, "share of result"),
-                                          (out["dilution"], giant.dilution_gains, "dilution gain")):
+            for amount, account, memo in (
+                (share, giant.equity_income, "share of result"),
+                (out["dilution"], giant.dilution_gains, "dilution gain"),
+            ):
                 if amount:
                     ledger.post(f"{giant.name} {memo} in {lab.name}", [(stake, amount), (account, -amount)])
             carrying = ledger.balances[stake]
         holding.pending_dilution = 0.0
         if fair < carrying:
             out["impairment"] = carrying - fair
-            ledger.post(f"{giant.name} impairs {lab.name}",
-                        [(giant.impairments, out["impairment"]), (stake, -out["impairment"])])
+            ledger.post(
+                f"{giant.name} impairs {lab.name}",
+                [(giant.impairments, out["impairment"]), (stake, -out["impairment"])],
+            )
         return out
 
 

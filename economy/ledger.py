@@ -48,7 +48,7 @@ class Ledger:
         self._by_key: dict[tuple[str, str], int] = {}
         self._owner_accounts: dict[str, list[int]] = {}
         self._owner_of: list[str] = []
-        self._owner_ids: list[int] = []            # owner of each account, as a small integer
+        self._owner_ids: list[int] = []  # owner of each account, as a small integer
         self._owner_index: dict[str, int] = {}
         self._owner_array: np.ndarray | None = None
         self.cash_accounts: list[int] = []
@@ -136,12 +136,13 @@ class Ledger:
             owner = next(name for name, i in self._owner_index.items() if i == off[0])
             raise LedgerError(f"{memo}: legs of {owner} do not balance (off by {sums[off[0]]:.3e})")
         balances = self.balances
-        for index, amount in zip(accounts.tolist(), amounts.tolist()):
+        for index, amount in zip(accounts.tolist(), amounts.tolist(), strict=True):
             balances[index] += amount
-        self._record(memo, tuple(zip(accounts.tolist(), amounts.tolist())))
+        self._record(memo, tuple(zip(accounts.tolist(), amounts.tolist(), strict=True)))
 
-    def transfer(self, memo: str, payer_debit: int, payer_cash: int, payee_cash: int,
-                 payee_credit: int, amount: float) -> None:
+    def transfer(
+        self, memo: str, payer_debit: int, payer_cash: int, payee_cash: int, payee_credit: int, amount: float
+    ) -> None:
         """A payment between two owners: each side records its own balanced half.
 
         The commonest entry, so it skips the general check: its legs balance by construction
@@ -161,8 +162,13 @@ class Ledger:
         balances[payee_credit] -= amount
         self.entry_count += 1
         if self.keep_journal:
-            self.journal.append((self.step, memo, ((payer_debit, amount), (payer_cash, -amount),
-                                                   (payee_cash, amount), (payee_credit, -amount))))
+            self.journal.append(
+                (
+                    self.step,
+                    memo,
+                    ((payer_debit, amount), (payer_cash, -amount), (payee_cash, amount), (payee_credit, -amount)),
+                )
+            )
 
     def _record(self, memo: str, legs) -> None:
         self.entry_count += 1

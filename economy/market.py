@@ -38,8 +38,8 @@ from economy.errors import DomainError
 from economy.ledger import ASSET, INCOME, LedgerError
 
 REST = "Rest"
-PRICE_DOMAIN = (1e-6, 1e6)   # a price beyond these multiples of its opening value ends the run
-BRACKET_STEPS = 12            # outward doublings from a 5% step: up to a factor e^100 either way
+PRICE_DOMAIN = (1e-6, 1e6)  # a price beyond these multiples of its opening value ends the run
+BRACKET_STEPS = 12  # outward doublings from a 5% step: up to a factor e^100 either way
 
 
 def tilt(values, prices, noise, kappa, bound: float) -> tuple[np.ndarray, np.ndarray]:
@@ -52,26 +52,27 @@ def tilt(values, prices, noise, kappa, bound: float) -> tuple[np.ndarray, np.nda
     """
     z = kappa * np.log(np.maximum(values, 1e-300) / prices) + noise
     saturation = np.tanh(z / bound)
-    return bound * saturation, kappa * (1.0 - saturation ** 2)
+    return bound * saturation, kappa * (1.0 - saturation**2)
 
 
 @dataclass
 class Orders:
     """One week's demand, as `Market.clear` reads it (rows index the register)."""
+
     index_rows: list[int]
-    index_flows: np.ndarray          # $ per index fund, invested at cap weights
+    index_flows: np.ndarray  # $ per index fund, invested at cap weights
     active_rows: list[int]
-    active_values: np.ndarray        # funds x stocks: each fund's valuation per share
-    active_noise: np.ndarray         # funds x stocks: each fund's demand noise (log weight)
-    latent: np.ndarray               # latent demand per stock (log weight)
-    active_cash: np.ndarray          # $ per active fund
-    equity_share: float              # share of an active fund's wealth in stocks
-    kappa: np.ndarray                # active funds' tilt elasticity, per stock
-    tilt_bound: float                # most a tilt can move a log weight, either way
+    active_values: np.ndarray  # funds x stocks: each fund's valuation per share
+    active_noise: np.ndarray  # funds x stocks: each fund's demand noise (log weight)
+    latent: np.ndarray  # latent demand per stock (log weight)
+    active_cash: np.ndarray  # $ per active fund
+    equity_share: float  # share of an active fund's wealth in stocks
+    kappa: np.ndarray  # active funds' tilt elasticity, per stock
+    tilt_bound: float  # most a tilt can move a log weight, either way
     other_row: int
-    other_target: np.ndarray         # shares other holders want at the opening prices
+    other_target: np.ndarray  # shares other holders want at the opening prices
     other_elasticity: float
-    issuer_dollars: np.ndarray       # $ per stock the issuer buys back (negative: issues)
+    issuer_dollars: np.ndarray  # $ per stock the issuer buys back (negative: issues)
 
 
 class Market:
@@ -84,12 +85,12 @@ class Market:
         self.shares = np.asarray(shares, dtype=float).copy()
         self.prices = np.asarray(prices, dtype=float).copy()
         self.opening_prices = self.prices.copy()
-        self.holders: list = []            # objects with .name and .cash (a ledger account)
+        self.holders: list = []  # objects with .name and .cash (a ledger account)
         self.holdings = np.zeros((0, len(names)))
         self.cost_accounts: list[list[int]] = []
         self.gain_accounts: list[int] = []
         self.dividend_accounts: list[int] = []
-        self.issuers: list[tuple[int, int]] = []   # per stock: (cash account, equity account)
+        self.issuers: list[tuple[int, int]] = []  # per stock: (cash account, equity account)
         self.week = 0
 
     # ---------------------------------------------------------------- holders
@@ -109,8 +110,10 @@ class Market:
 
     def opening_legs(self, row: int) -> list[tuple[int, float]]:
         """Ledger legs that book a holder's opening holdings at cost (today's prices)."""
-        return [(account, float(h) * p) for account, h, p in
-                zip(self.cost_accounts[row], self.holdings[row], self.prices)]
+        return [
+            (account, float(h) * p)
+            for account, h, p in zip(self.cost_accounts[row], self.holdings[row], self.prices, strict=True)
+        ]
 
     def set_issuers(self, issuers: list[tuple[int, int]]) -> None:
         """Per stock, the issuer's cash account and the equity account its buybacks debit."""
@@ -135,14 +138,18 @@ class Market:
         demand = _Demand(self, orders)
         x = demand.solve(np.log(self.prices))
         if x is None:
-            raise DomainError(f"the market cannot clear at week {self.week}: no prices balance demand and supply "
-                              f"(the scenario's flows exceed what its holders can absorb)")
+            raise DomainError(
+                f"the market cannot clear at week {self.week}: no prices balance demand and supply "
+                f"(the scenario's flows exceed what its holders can absorb)"
+            )
         prices = np.exp(x)
         drift = prices / self.opening_prices
         if not (np.all(drift > PRICE_DOMAIN[0]) and np.all(drift < PRICE_DOMAIN[1])):
             j = int(np.argmax(np.abs(np.log(drift))))
-            raise DomainError(f"{self.names[j]}'s price is {drift[j]:.1e} times its opening price at week "
-                              f"{self.week}: nobody is left to trade with at a sane price")
+            raise DomainError(
+                f"{self.names[j]}'s price is {drift[j]:.1e} times its opening price at week "
+                f"{self.week}: nobody is left to trade with at a sane price"
+            )
         holdings = self.holdings.copy()
         active, index, other, issuer = demand.parts(prices)
         holdings[orders.active_rows] = active
@@ -206,8 +213,8 @@ class Market:
         legs = [(payer_debit, amount), (payer_cash, -amount)]
         rows = np.flatnonzero(self.holdings[:, j] > 0.0)
         parts = self.holdings[rows, j] * (amount / self.holdings[rows, j].sum())
-        parts[int(np.argmax(parts))] += amount - math.fsum(parts)   # rounding to the largest holder
-        for row, part in zip(rows.tolist(), parts.tolist()):
+        parts[int(np.argmax(parts))] += amount - math.fsum(parts)  # rounding to the largest holder
+        for row, part in zip(rows.tolist(), parts.tolist(), strict=True):
             legs += [(self.holders[row].cash, part), (self.dividend_accounts[row], -part)]
         self.ledger.post(f"dividend on {self.names[j]}", legs)
         received[rows] = parts
@@ -219,18 +226,18 @@ class _Demand:
 
     NEWTON_STEPS = 60
     SWEEPS = 200
-    TOLERANCE = 1e-12        # largest excess demand, as a share of shares outstanding
+    TOLERANCE = 1e-12  # largest excess demand, as a share of shares outstanding
 
     def __init__(self, market: Market, orders: Orders):
         self.market = market
         self.orders = orders
         held = market.holdings
         caps = market.caps()
-        self.h_active = held[orders.active_rows]                   # funds x stocks, before trading
+        self.h_active = held[orders.active_rows]  # funds x stocks, before trading
         self.h_index = held[orders.index_rows]
-        self.index_orders = orders.index_flows[:, None] * (caps / caps.sum())[None, :]   # $ per fund and stock
+        self.index_orders = orders.index_flows[:, None] * (caps / caps.sum())[None, :]  # $ per fund and stock
         self.kappa = np.asarray(orders.kappa, dtype=float)
-        self.gamma = orders.other_target * market.prices ** orders.other_elasticity
+        self.gamma = orders.other_target * market.prices**orders.other_elasticity
         self.supply = market.shares
 
     def _active(self, prices: np.ndarray):
@@ -247,7 +254,7 @@ class _Demand:
         o = self.orders
         active = self._active(prices)[0]
         index = np.maximum(self.h_index + self.index_orders / prices, 0.0)
-        other = self.gamma * prices ** -o.other_elasticity
+        other = self.gamma * prices**-o.other_elasticity
         issuer = o.issuer_dollars / prices
         return active, index, other, issuer
 
@@ -261,7 +268,7 @@ class _Demand:
         active, share, wealth, slope = self._active(prices)
         index_orders = self.index_orders / prices
         index = np.maximum(self.h_index + index_orders, 0.0)
-        other = self.gamma * prices ** -o.other_elasticity
+        other = self.gamma * prices**-o.other_elasticity
         issuer = o.issuer_dollars / prices
         f = (active.sum(axis=0) + index.sum(axis=0) + other + issuer - self.supply) / self.supply
         return f, (prices, active, share, wealth, slope, index_orders, other, issuer)
@@ -294,8 +301,8 @@ class _Demand:
                 break
             if not np.all(np.isfinite(step)):
                 break
-            step *= min(1.0, 0.5 / max(np.max(np.abs(step)), 1e-300))   # at most a 65% move per iteration
-            for _ in range(30):                                            # backtrack until it improves
+            step *= min(1.0, 0.5 / max(np.max(np.abs(step)), 1e-300))  # at most a 65% move per iteration
+            for _ in range(30):  # backtrack until it improves
                 trial = x + step
                 g, trial_state = self._evaluate(trial)
                 if np.max(np.abs(g)) < size:
@@ -311,9 +318,11 @@ class _Demand:
         x = x.copy()
         for _ in range(self.SWEEPS):
             for j in range(len(x)):
+
                 def excess_j(value: float, j=j) -> float:
                     x[j] = value
                     return float(self.excess(x)[j])
+
                 root = _solve(excess_j, float(x[j]))
                 if root is None:
                     return None

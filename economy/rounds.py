@@ -28,15 +28,23 @@ def saturating(x: float, scale: float) -> float:
     return scale * math.tanh(x / scale) if scale > 0.0 else 0.0
 
 
-def round_multiple(reference: float, sentiment_gap: float, rate_gap: float, *, sentiment_elasticity: float,
-                   sentiment_scale: float, rate_elasticity: float, floor: float, ceiling: float) -> float:
+def round_multiple(
+    reference: float,
+    sentiment_gap: float,
+    rate_gap: float,
+    *,
+    sentiment_elasticity: float,
+    sentiment_scale: float,
+    rate_elasticity: float,
+    floor: float,
+    ceiling: float,
+) -> float:
     """The opening multiple of a round, within [floor, ceiling]."""
     exponent = sentiment_elasticity * saturating(sentiment_gap, sentiment_scale) - rate_elasticity * rate_gap
     return min(ceiling, max(floor, reference * math.exp(max(-50.0, min(50.0, exponent)))))
 
 
-def down_round_multiple(opening: float, partners: float, size: float, appetite, *, step: float,
-                        floor: float) -> float:
+def down_round_multiple(opening: float, partners: float, size: float, appetite, *, step: float, floor: float) -> float:
     """The highest multiple on the grid opening·(1−step)^n, n = 0, 1, ..., not below the floor,
     at which partners plus outside appetite fill the round; the lowest grid point not below the
     floor if none does (the round then takes what it can get).
@@ -51,7 +59,7 @@ def down_round_multiple(opening: float, partners: float, size: float, appetite, 
     last = int(math.floor(math.log(floor / opening) / math.log(1.0 - step)))  # deepest step not below floor
     if last <= 0 or partners + appetite(opening * (1.0 - step) ** last) < size:
         return max(floor, opening * (1.0 - step) ** max(last, 0))
-    low, high = 0, last          # fills at `high`, not at `low`
+    low, high = 0, last  # fills at `high`, not at `low`
     while high - low > 1:
         middle = (low + high) // 2
         if partners + appetite(opening * (1.0 - step) ** middle) >= size:

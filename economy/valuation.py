@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 TAIL_YEARS = 40
-MIN_VALUE = 0.01              # $ per share: limited liability, a cent stands for next to nothing
+MIN_VALUE = 0.01  # $ per share: limited liability, a cent stands for next to nothing
 
 
 def growth_multiple(growth_now, long_run_growth: float, halflife_years, discount_rate) -> np.ndarray:
@@ -50,11 +50,14 @@ def growth_multiple(growth_now, long_run_growth: float, halflife_years, discount
     return near + tail
 
 
-def implied_discount_rate(price_to_earnings: float, growth_now: float, long_run_growth: float,
-                          halflife_years: float) -> float:
+def implied_discount_rate(
+    price_to_earnings: float, growth_now: float, long_run_growth: float, halflife_years: float
+) -> float:
     """The discount rate at which M equals a given price-to-earnings ratio (the market's own)."""
+
     def gap(k: float) -> float:
         return float(growth_multiple(growth_now, long_run_growth, halflife_years, k)) - price_to_earnings
+
     low, high = long_run_growth + 1e-6, 1.0
     if gap(high) > 0.0 or gap(low) < 0.0:
         raise ValueError(f"no discount rate between {low:.4f} and {high:.0%} gives a multiple of {price_to_earnings:g}")

@@ -15,5 +15,6 @@ def __getattr__(name: str):
     # agents, so an eager import here would be circular when `agents` is imported first.
     if name == "CircularFinance":
         from model.model import CircularFinance
+
         return CircularFinance
     raise AttributeError(f"module 'model' has no attribute {name!r}")

@@ -31,8 +31,15 @@ import math
 import numpy as np
 
 from agents.funds import CASH, EARNINGS, TREND, strategy_weights, tilt_elasticity
-from economy.valuation import (MIN_VALUE, annualised_return, growth_multiple, growth_of, implied_discount_rate,
-                               maintained_margin, trend_value)
+from economy.valuation import (
+    MIN_VALUE,
+    annualised_return,
+    growth_multiple,
+    growth_of,
+    implied_discount_rate,
+    maintained_margin,
+    trend_value,
+)
 
 HISTORY_WEEKS = 60
 
@@ -46,21 +53,24 @@ class Beliefs:
         economy = config.economy
         self.n_giants = len(model.giants)
         self.rest = len(market.names) - 1
-        self.rest_earnings = spec.rest_earnings          # yearly run-rate, exogenous path
-        self.rest_earnings_history = [spec.rest_earnings / (1.0 + spec.rest_growth) ** ((52 - w) / 52.0)
-                                      for w in range(53)]
+        self.rest_earnings = spec.rest_earnings  # yearly run-rate, exogenous path
+        self.rest_earnings_history = [
+            spec.rest_earnings / (1.0 + spec.rest_growth) ** ((52 - w) / 52.0) for w in range(53)
+        ]
         # Implied equity risk premium: the rest of the market fairly priced at the reference rate.
         opening_pe = spec.rest_market_cap / spec.rest_earnings
-        self.equity_premium = implied_discount_rate(opening_pe, spec.rest_growth, spec.long_run_growth,
-                                                    spec.growth_halflife_years) - economy.rate_reference
+        self.equity_premium = (
+            implied_discount_rate(opening_pe, spec.rest_growth, spec.long_run_growth, spec.growth_halflife_years)
+            - economy.rate_reference
+        )
         # The market's volatility as investors estimate it (EWMA of squared weekly returns, yearly).
-        self.market_variance = spec.normal_volatility ** 2
+        self.market_variance = spec.normal_volatility**2
         self.start_history()
         self.sentiment = economy.sentiment
         # Latent demand and its noise; the opening solves for `latent` (see model.opening).
         self.latent = np.zeros(len(market.names))
-        self.noise = np.zeros(len(market.names))              # other holders', per stock
-        self.market_noise = 0.0                                 # other holders', market-wide
+        self.noise = np.zeros(len(market.names))  # other holders', per stock
+        self.market_noise = 0.0  # other holders', market-wide
         self.strategy_noise = np.zeros((3, len(market.names)))  # each strategy's, per stock
         self.other_scale = 0.0
         mix = np.array([spec.earnings_share, 1.0 - spec.earnings_share - spec.trend_share, spec.trend_share])
@@ -70,10 +80,11 @@ class Beliefs:
         self.fitness = np.log(np.maximum(mix, 1e-6)) / max(spec.switching_intensity, 1e-9)
         self.fitness -= self.fitness.max()
         self.values = np.zeros((3, len(market.names)))
-        self.earnings_growth: np.ndarray | None = None   # earnings investors' growth belief, per stock
+        self.earnings_growth: np.ndarray | None = None  # earnings investors' growth belief, per stock
         self.fundamental = np.zeros(len(market.names))
-        self.reference_excess = self.reported_earnings() / float(market.caps().sum()) + spec.long_run_growth \
-            - economy.rate_reference
+        self.reference_excess = (
+            self.reported_earnings() / float(market.caps().sum()) + spec.long_run_growth - economy.rate_reference
+        )
 
     def start_history(self) -> None:
         """A year of prices before the start at last year's pace, so trends and returns start where
@@ -84,10 +95,12 @@ class Beliefs:
         paces = np.array([economy.sentiment] * self.n_giants + [spec.market_return_last_year])
         self.price_history = [market.prices / (1.0 + paces) ** ((52 - w) / 52.0) for w in range(53)]
         caps = market.caps()
-        self.basket_index = [float(caps[:self.n_giants].sum()) / (1.0 + economy.sentiment) ** ((52 - w) / 52.0)
-                             for w in range(53)]
-        self.market_index = [float(caps.sum()) / (1.0 + spec.market_return_last_year) ** ((52 - w) / 52.0)
-                             for w in range(53)]
+        self.basket_index = [
+            float(caps[: self.n_giants].sum()) / (1.0 + economy.sentiment) ** ((52 - w) / 52.0) for w in range(53)
+        ]
+        self.market_index = [
+            float(caps.sum()) / (1.0 + spec.market_return_last_year) ** ((52 - w) / 52.0) for w in range(53)
+        ]
 
     # -------------------------------------------------------------- signals
     @property
@@ -104,7 +117,7 @@ class Beliefs:
         turbulence feeds on itself (limits to arbitrage, Shleifer and Vishny 1997)."""
         spec = self.model.config.market
         bound = spec.risk_appetite_range
-        return min(bound, max(1.0 / bound, spec.normal_volatility ** 2 / self.market_variance))
+        return min(bound, max(1.0 / bound, spec.normal_volatility**2 / self.market_variance))
 
     @property
     def kappa(self) -> np.ndarray:
@@ -121,7 +134,6 @@ class Beliefs:
     def taste(self) -> np.ndarray:
         """Other holders' exp(latent demand + noise) per stock."""
         return np.exp(self.latent + self.noise + self.market_noise)
-
 
     def reported_earnings(self) -> float:
         """The market's reported earnings over the last year: the giants' and the rest's."""
@@ -142,8 +154,12 @@ class Beliefs:
         Merton's 1 / (γ σ²)."""
         config = self.model.config
         savers, spec = config.savers, config.market
-        x = (self.reported_earnings() / float(self.market.caps().sum()) + spec.long_run_growth
-             - config.economy.interest_rate + savers.extrapolation * (self.market_return() - savers.return_reference))
+        x = (
+            self.reported_earnings() / float(self.market.caps().sum())
+            + spec.long_run_growth
+            - config.economy.interest_rate
+            + savers.extrapolation * (self.market_return() - savers.return_reference)
+        )
         return savers.allocation_sensitivity * (x - self.reference_excess)
 
     # ----------------------------------------------------------- valuations
@@ -161,7 +177,7 @@ class Beliefs:
         k = self.discount_rate
         eps, eps_growth = self._reported_eps()
         latest = np.clip(eps_growth, spec.earnings_growth_min, spec.earnings_growth_max)
-        if self.earnings_growth is None:      # at the opening: last year's growth, as reported
+        if self.earnings_growth is None:  # at the opening: last year's growth, as reported
             self.earnings_growth = latest
         else:
             # Sticky expectations (Bouchaud, Krüger, Landier and Thesmar 2019): the growth belief
@@ -169,25 +185,37 @@ class Beliefs:
             weekly = 1.0 - (1.0 - spec.earnings_growth_revision) ** (1.0 / 13.0)
             self.earnings_growth = self.earnings_growth + weekly * (latest - self.earnings_growth)
         giants, labs = model.giants, model.labs
-        growth = np.concatenate([
-            [g.spec.core_growth for g in giants], [g.other_growth() for g in giants], [lab.growth for lab in labs],
-            [spec.rest_growth], self.earnings_growth])
-        halflife = np.concatenate([
-            np.full(len(giants), spec.growth_halflife_years), np.full(len(giants), economy.cloud_growth_halflife_years),
-            [lab.spec.growth_halflife_years for lab in labs], [spec.growth_halflife_years],
-            np.full(len(eps), spec.growth_halflife_years)])
+        growth = np.concatenate(
+            [
+                [g.spec.core_growth for g in giants],
+                [g.other_growth() for g in giants],
+                [lab.growth for lab in labs],
+                [spec.rest_growth],
+                self.earnings_growth,
+            ]
+        )
+        halflife = np.concatenate(
+            [
+                np.full(len(giants), spec.growth_halflife_years),
+                np.full(len(giants), economy.cloud_growth_halflife_years),
+                [lab.spec.growth_halflife_years for lab in labs],
+                [spec.growth_halflife_years],
+                np.full(len(eps), spec.growth_halflife_years),
+            ]
+        )
         multiples = growth_multiple(growth, spec.long_run_growth, halflife, k)
         n, m = len(giants), len(labs)
-        core, other, lab_multiple = multiples[:n], multiples[n:2 * n], multiples[2 * n:2 * n + m]
+        core, other, lab_multiple = multiples[:n], multiples[n : 2 * n], multiples[2 * n : 2 * n + m]
         rest_multiple = multiples[2 * n + m]
         self.fundamental = self._fundamental(core, other, lab_multiple, rest_multiple)
-        self.values[EARNINGS] = np.maximum(eps * multiples[2 * n + m + 1:], MIN_VALUE)
+        self.values[EARNINGS] = np.maximum(eps * multiples[2 * n + m + 1 :], MIN_VALUE)
         self.values[CASH] = self.fundamental
         then = self.price_history[-1 - spec.trend_weeks]
         self.values[TREND] = trend_value(market.prices, then, spec.trend_weeks, spec.trend_horizon)
 
-    def _fundamental(self, core: np.ndarray, other: np.ndarray, lab_multiple: np.ndarray,
-                     rest_multiple: float) -> np.ndarray:
+    def _fundamental(
+        self, core: np.ndarray, other: np.ndarray, lab_multiple: np.ndarray, rest_multiple: float
+    ) -> np.ndarray:
         """Per share: surviving earnings times their multiples, plus net cash and stakes (design 7)."""
         model = self.model
         config = model.config
@@ -195,19 +223,30 @@ class Beliefs:
         labs = model.labs
         revenue = np.array([lab.revenue_weekly * 52.0 for lab in labs])
         alive = np.array([not lab.failed for lab in labs])
-        intrinsic = dict(zip((lab.name for lab in labs), alive * revenue * spec.lab_mature_margin * lab_multiple))
-        per_lab = dict(zip((lab.name for lab in labs),
-                           lab_multiple * np.array([lab.surviving_share() for lab in labs])))
+        intrinsic = dict(
+            zip((lab.name for lab in labs), alive * revenue * spec.lab_mature_margin * lab_multiple, strict=True)
+        )
+        per_lab = dict(
+            zip(
+                (lab.name for lab in labs),
+                lab_multiple * np.array([lab.surviving_share() for lab in labs]),
+                strict=True,
+            )
+        )
         totals = np.empty(len(self.market.names))
         for j, giant in enumerate(model.giants):
             s = giant.spec
-            margin = maintained_margin(s.cloud_cash_cost, s.capex_cost, economy.capacity_decay,
-                                       economy.capacity_headroom)
-            earnings = (core[j] * giant.core_revenue_annual * s.core_margin
-                        + other[j] * giant.other_cloud_annual * margin
-                        + margin * sum(per_lab[name] * spend for name, spend in giant.untied_lab_spend().items()))
-            stakes = sum(h.shares / model.labs_by_name[name].shares * intrinsic[name]
-                         for name, h in giant.holdings.items())
+            margin = maintained_margin(
+                s.cloud_cash_cost, s.capex_cost, economy.capacity_decay, economy.capacity_headroom
+            )
+            earnings = (
+                core[j] * giant.core_revenue_annual * s.core_margin
+                + other[j] * giant.other_cloud_annual * margin
+                + margin * sum(per_lab[name] * spend for name, spend in giant.untied_lab_spend().items())
+            )
+            stakes = sum(
+                h.shares / model.labs_by_name[name].shares * intrinsic[name] for name, h in giant.holdings.items()
+            )
             totals[j] = (1.0 - s.tax_rate) * earnings + giant.net_cash() + stakes
         totals[self.rest] = rest_multiple * self.rest_earnings
         return np.maximum(totals / self.market.shares, MIN_VALUE)
@@ -224,11 +263,17 @@ class Beliefs:
         """
         shares = self.market.shares
         eps, growth = np.empty(len(shares)), np.empty(len(shares))
-        done = (self.model.week % 13 + 1) / 13.0      # share of the current quarter behind us
+        done = (self.model.week % 13 + 1) / 13.0  # share of the current quarter behind us
         for j, giant in enumerate(self.model.giants):
-            q = giant.reported_income                  # the last eight quarters, oldest first
-            now = (1.0 - done) * q[-4] + q[-3] + q[-2] + q[-1] + done * giant.operating_income_last \
+            q = giant.reported_income  # the last eight quarters, oldest first
+            now = (
+                (1.0 - done) * q[-4]
+                + q[-3]
+                + q[-2]
+                + q[-1]
+                + done * giant.operating_income_last
                 + giant.expected_marks()
+            )
             before = (1.0 - done) * q[-8] + q[-7] + q[-6] + q[-5] + done * q[-4]
             eps[j] = now / shares[j]
             growth[j] = growth_of(now, before)
@@ -240,8 +285,16 @@ class Beliefs:
     def strategy_weights(self) -> np.ndarray:
         """Target weights of each strategy (rows) in each stock at this week's opening prices."""
         spec = self.model.config.market
-        return strategy_weights(self.values, self.market.prices, self.market.shares, self.strategy_noise,
-                                self.latent, spec.equity_share, self.kappa, spec.tilt_bound)
+        return strategy_weights(
+            self.values,
+            self.market.prices,
+            self.market.shares,
+            self.strategy_noise,
+            self.latent,
+            spec.equity_share,
+            self.kappa,
+            spec.tilt_bound,
+        )
 
     def other_target(self) -> np.ndarray:
         """Shares foreign and direct holders want at this week's opening prices."""
@@ -262,8 +315,10 @@ class Beliefs:
         own[self.rest] = 0.0
         self.noise = keep * self.noise + own * spec.noise_stock * scale * rng.standard_normal(len(self.noise))
         self.market_noise = keep * self.market_noise + spec.noise_market * scale * rng.standard_normal()
-        sizes = np.array([spec.noise_earnings, 0.0, spec.noise_earnings])[:, None] * own   # value funds: none
-        self.strategy_noise = keep * self.strategy_noise + sizes * scale * rng.standard_normal(self.strategy_noise.shape)
+        sizes = np.array([spec.noise_earnings, 0.0, spec.noise_earnings])[:, None] * own  # value funds: none
+        self.strategy_noise = keep * self.strategy_noise + sizes * scale * rng.standard_normal(
+            self.strategy_noise.shape
+        )
 
     def step_rest_earnings(self) -> None:
         """The rest of the market earns on its exogenous path (a random walk with drift)."""
@@ -281,8 +336,9 @@ class Beliefs:
         returns = market.prices / before - 1.0
         caps_before = before * market.shares
         n = self.n_giants
-        self.basket_index.append(self.basket_index[-1] * (1.0 + float(caps_before[:n] @ returns[:n])
-                                                          / float(caps_before[:n].sum())))
+        self.basket_index.append(
+            self.basket_index[-1] * (1.0 + float(caps_before[:n] @ returns[:n]) / float(caps_before[:n].sum()))
+        )
         market_return = float(caps_before @ returns) / float(caps_before.sum())
         self.market_index.append(self.market_index[-1] * (1.0 + market_return))
         memory = 1.0 - 0.5 ** (1.0 / spec.volatility_halflife_weeks)

@@ -23,23 +23,48 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-COLUMNS = ["start", "peak", "burst", "start_week", "peak_week", "burst_week", "lifetime_weeks",
-           "remaining_weeks", "censored", "cause", "peak_pf", "peak_price", "first"]
+COLUMNS = [
+    "start",
+    "peak",
+    "burst",
+    "start_week",
+    "peak_week",
+    "burst_week",
+    "lifetime_weeks",
+    "remaining_weeks",
+    "censored",
+    "cause",
+    "peak_pf",
+    "peak_price",
+    "first",
+]
 CAUSE_LOOKBACK_WEEKS = 13
 
 
-def find_episodes(price, ratio, *, start_date: dt.date, boom_started: dt.date, theta: float = 0.5,
-                  confirm_weeks: int = 4, drawdown: float = 0.4, events=None) -> pd.DataFrame:
+def find_episodes(
+    price,
+    ratio,
+    *,
+    start_date: dt.date,
+    boom_started: dt.date,
+    theta: float = 0.5,
+    confirm_weeks: int = 4,
+    drawdown: float = 0.4,
+    events=None,
+) -> pd.DataFrame:
     """Episodes of one run. `price` and `ratio` are weekly arrays from the run's first week;
     `events` is a list of (week, text) the model logged. Returns a table with COLUMNS."""
     price = np.asarray(price, dtype=float)
     ratio = np.asarray(ratio, dtype=float)
+    if price.shape != ratio.shape or not (np.isfinite(price).all() and np.isfinite(ratio).all()):
+        # A NaN would become the running peak and hide every later drawdown.
+        raise ValueError("price and ratio must be finite series of the same length")
     events = sorted(events or [], key=lambda e: e[0])
     horizon = len(price)
     threshold = 1.0 + theta
     rows, above, armed, t = [], 0, True, 0
     while t < horizon:
-        if not armed:   # after a burst: wait for the ratio to have been back under the threshold
+        if not armed:  # after a burst: wait for the ratio to have been back under the threshold
             armed = ratio[t] <= threshold
             t += 1
             continue
@@ -48,7 +73,7 @@ def find_episodes(price, ratio, *, start_date: dt.date, boom_started: dt.date, t
             t += 1
             continue
         first = t - confirm_weeks + 1
-        peak_week = first + int(np.argmax(price[first:t + 1]))
+        peak_week = first + int(np.argmax(price[first : t + 1]))
         burst_week, how = None, ""
         t += 1
         while t < horizon:
@@ -61,17 +86,29 @@ def find_episodes(price, ratio, *, start_date: dt.date, boom_started: dt.date, t
             if burst_week is not None:
                 break
             t += 1
-        rows.append(_row(first, peak_week, burst_week, how, horizon, price, ratio, start_date,
-                         boom_started, events, headline=not rows))
+        rows.append(
+            _row(
+                first,
+                peak_week,
+                burst_week,
+                how,
+                horizon,
+                price,
+                ratio,
+                start_date,
+                boom_started,
+                events,
+                headline=not rows,
+            )
+        )
         if burst_week is None:
             break
         above, armed, t = 0, ratio[burst_week] <= threshold, burst_week + 1
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _row(first, peak_week, burst_week, how, horizon, price, ratio, start_date, boom_started, events,
-         headline):
-    if first == 0:   # already above at the first step: the boom began before the run
+def _row(first, peak_week, burst_week, how, horizon, price, ratio, start_date, boom_started, events, headline):
+    if first == 0:  # already above at the first step: the boom began before the run
         start_week = (boom_started - start_date).days / 7.0
         start = boom_started
     else:
@@ -80,13 +117,21 @@ def _row(first, peak_week, burst_week, how, horizon, price, ratio, start_date, b
     censored = burst_week is None
     end_week = horizon if censored else burst_week
     cause = "" if censored else _cause(events, first, peak_week, burst_week, how, start_date)
-    return {"start": start, "peak": start_date + dt.timedelta(weeks=peak_week),
-            "burst": None if censored else start_date + dt.timedelta(weeks=burst_week),
-            "start_week": start_week, "peak_week": peak_week,
-            "burst_week": np.nan if censored else float(burst_week),
-            "lifetime_weeks": float(end_week - start_week), "remaining_weeks": float(end_week),
-            "censored": censored, "cause": cause, "peak_pf": float(ratio[peak_week]),
-            "peak_price": float(price[peak_week]), "first": headline}
+    return {
+        "start": start,
+        "peak": start_date + dt.timedelta(weeks=peak_week),
+        "burst": None if censored else start_date + dt.timedelta(weeks=burst_week),
+        "start_week": start_week,
+        "peak_week": peak_week,
+        "burst_week": np.nan if censored else float(burst_week),
+        "lifetime_weeks": float(end_week - start_week),
+        "remaining_weeks": float(end_week),
+        "censored": censored,
+        "cause": cause,
+        "peak_pf": float(ratio[peak_week]),
+        "peak_price": float(price[peak_week]),
+        "first": headline,
+    }
 
 
 def _cause(events, first_week, peak_week, burst_week, how, start_date) -> str:

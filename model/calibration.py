@@ -23,8 +23,8 @@ TOLERANCE = 0.10
 class Figure:
     name: str
     seed: float
-    compare: str          # about | over | up_to | more_than | reference
-    read: object = None   # function(tables) -> model value; None for references
+    compare: str  # about | over | up_to | more_than | reference
+    read: object = None  # function(tables) -> model value; None for references
     scale: object = None  # function(tables) -> scale for the error; default |seed|
     note: str = ""
 
@@ -55,42 +55,73 @@ def _amazon_fcf_change(tables) -> float:
 
 
 FIGURES = [
-    Figure("Alphabet Q1 2026 net income ($B)", 62.6, "about",
-           lambda t: _giant(t, "Alphabet")["net_income"]),
-    Figure("Alphabet Q1 2026 gain on Anthropic stake ($B)", 28.7, "about",
-           lambda t: _giant(t, "Alphabet")["gain_on_Anthropic"]),
-    Figure("Amazon Q1 2026 net income ($B)", 30.3, "about",
-           lambda t: _giant(t, "Amazon")["net_income"]),
-    Figure("Amazon Q1 2026 gain on Anthropic stake ($B)", 16.8, "about",
-           lambda t: _giant(t, "Amazon")["gain_on_Anthropic"]),
-    Figure("Amazon free cash flow, trailing twelve months ($B)", 1.2, "about",
-           lambda t: _giant(t, "Amazon")["free_cash_flow_ttm"],
-           scale=lambda t: abs(t["fcf_ttm_year_ago"]["Amazon"]),
-           note="error relative to the year-earlier TTM ($25.9B): a near-zero difference of "
-                "large flows cannot be held to 10% of itself"),
+    Figure("Alphabet Q1 2026 net income ($B)", 62.6, "about", lambda t: _giant(t, "Alphabet")["net_income"]),
+    Figure(
+        "Alphabet Q1 2026 gain on Anthropic stake ($B)",
+        28.7,
+        "about",
+        lambda t: _giant(t, "Alphabet")["gain_on_Anthropic"],
+    ),
+    Figure("Amazon Q1 2026 net income ($B)", 30.3, "about", lambda t: _giant(t, "Amazon")["net_income"]),
+    Figure(
+        "Amazon Q1 2026 gain on Anthropic stake ($B)", 16.8, "about", lambda t: _giant(t, "Amazon")["gain_on_Anthropic"]
+    ),
+    Figure(
+        "Amazon free cash flow, trailing twelve months ($B)",
+        1.2,
+        "about",
+        lambda t: _giant(t, "Amazon")["free_cash_flow_ttm"],
+        scale=lambda t: abs(t["fcf_ttm_year_ago"]["Amazon"]),
+        note="error relative to the year-earlier TTM ($25.9B): a near-zero difference of "
+        "large flows cannot be held to 10% of itself",
+    ),
     Figure("Amazon TTM free cash flow change from a year earlier", -0.95, "about", _amazon_fcf_change),
-    Figure("Amazon Q1 2026 cash spent on data centres ($B)", 44.2, "about",
-           lambda t: _giant(t, "Amazon")["capex"]),
-    Figure("Microsoft investment in OpenAI as cloud credits ($B)", 13.0, "about",
-           lambda t: _giant(t, "Microsoft")["credits_issued_to_OpenAI"],
-           note="cumulative credits issued at the end of Q1"),
+    Figure("Amazon Q1 2026 cash spent on data centres ($B)", 44.2, "about", lambda t: _giant(t, "Amazon")["capex"]),
+    Figure(
+        "Microsoft investment in OpenAI as cloud credits ($B)",
+        13.0,
+        "about",
+        lambda t: _giant(t, "Microsoft")["credits_issued_to_OpenAI"],
+        note="cumulative credits issued at the end of Q1",
+    ),
     Figure("Microsoft backlog ($B)", 627.0, "about", lambda t: _giant(t, "Microsoft")["backlog"]),
-    Figure("Microsoft backlog share tied to OpenAI", 0.49, "about",
-           lambda t: _giant(t, "Microsoft")["backlog_share_OpenAI"]),
+    Figure(
+        "Microsoft backlog share tied to OpenAI",
+        0.49,
+        "about",
+        lambda t: _giant(t, "Microsoft")["backlog_share_OpenAI"],
+    ),
     Figure("Oracle backlog ($B)", 553.0, "about", lambda t: _giant(t, "Oracle")["backlog"]),
-    Figure("Oracle backlog share from OpenAI", 0.54, "about",
-           lambda t: _giant(t, "Oracle")["backlog_share_OpenAI"]),
+    Figure("Oracle backlog share from OpenAI", 0.54, "about", lambda t: _giant(t, "Oracle")["backlog_share_OpenAI"]),
     Figure("Backlog of the four giants ($B)", 2000.0, "up_to", _all_backlog),
     Figure("Share of that backlog from OpenAI and Anthropic", 0.5, "more_than", _labs_backlog_share),
-    Figure("OpenAI annual cloud bill ($B/yr)", 60.0, "over",
-           lambda t: 4.0 * _lab(t, "OpenAI")["compute_spend"], note="Q1 spend x 4"),
-    Figure("OpenAI annual revenue ($B/yr)", 25.0, "about",
-           lambda t: 4.0 * _lab(t, "OpenAI")["revenue"], note="Q1 revenue x 4"),
-    Figure("Anthropic spend on AWS over its revenue (seed: $2.66B, about equal)", 1.0, "about",
-           lambda t: _lab(t, "Anthropic")["spend_Amazon"] / _lab(t, "Anthropic")["revenue"],
-           note="the seed's nine months are 2025, before the start: compared as the Q1 ratio"),
-    Figure("Qwest revenue written off after the 2001 capacity swaps ($B)", 1.4, "reference",
-           note="historical reference, no model counterpart"),
+    Figure(
+        "OpenAI annual cloud bill ($B/yr)",
+        60.0,
+        "over",
+        lambda t: 4.0 * _lab(t, "OpenAI")["compute_spend"],
+        note="Q1 spend x 4",
+    ),
+    Figure(
+        "OpenAI annual revenue ($B/yr)",
+        25.0,
+        "about",
+        lambda t: 4.0 * _lab(t, "OpenAI")["revenue"],
+        note="Q1 revenue x 4",
+    ),
+    Figure(
+        "Anthropic spend on AWS over its revenue (seed: $2.66B, about equal)",
+        1.0,
+        "about",
+        lambda t: _lab(t, "Anthropic")["spend_Amazon"] / _lab(t, "Anthropic")["revenue"],
+        note="the seed's nine months are 2025, before the start: compared as the Q1 ratio",
+    ),
+    Figure(
+        "Qwest revenue written off after the 2001 capacity swaps ($B)",
+        1.4,
+        "reference",
+        note="historical reference, no model counterpart",
+    ),
 ]
 
 
@@ -111,15 +142,33 @@ def seed_figures(tables: dict) -> pd.DataFrame:
     rows = []
     for figure in FIGURES:
         if figure.read is None:
-            rows.append({"figure": figure.name, "seed": figure.seed, "model": None,
-                         "rel_error": None, "ok": None, "compare": figure.compare, "note": figure.note})
+            rows.append(
+                {
+                    "figure": figure.name,
+                    "seed": figure.seed,
+                    "model": None,
+                    "rel_error": None,
+                    "ok": None,
+                    "compare": figure.compare,
+                    "note": figure.note,
+                }
+            )
             continue
         model = float(figure.read(tables))
         scale = float(figure.scale(tables)) if figure.scale else abs(figure.seed)
         error = (model - figure.seed) / scale
         ok = math.isfinite(model) and _within(figure.compare, figure.seed, model, error)
-        rows.append({"figure": figure.name, "seed": figure.seed, "model": model, "rel_error": error,
-                     "ok": bool(ok), "compare": figure.compare, "note": figure.note})
+        rows.append(
+            {
+                "figure": figure.name,
+                "seed": figure.seed,
+                "model": model,
+                "rel_error": error,
+                "ok": bool(ok),
+                "compare": figure.compare,
+                "note": figure.note,
+            }
+        )
     return pd.DataFrame(rows)
 
 

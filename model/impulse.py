@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def flow_multiplier(scenario="baseline", *, rng=0, week: int = 26, amount: float = 50.0,
-                    horizons=(1, 4, 13, 26), **parameters) -> dict[int, float]:
+def flow_multiplier(
+    scenario="baseline", *, rng=0, week: int = 26, amount: float = 50.0, horizons=(1, 4, 13, 26), **parameters
+) -> dict[int, float]:
     """Extra market value per extra dollar, at each horizon (weeks after the inflow)."""
     from model.model import CircularFinance
 

@@ -41,7 +41,7 @@ PARAMETERS = {
 }
 
 WEEKS_PER_QUARTER = 13
-SWITCH_EVENT = 0.2   # a rise this large in cash-based funds' share within a quarter is logged
+SWITCH_EVENT = 0.2  # a rise this large in cash-based funds' share within a quarter is logged
 
 
 def _same(what: str, a: float, b: float) -> None:
@@ -52,22 +52,38 @@ def _same(what: str, a: float, b: float) -> None:
 class CircularFinance(mesa.Model):
     """Circular AI financing between tech giants and AI labs, one step per week."""
 
-    def __init__(self, scenario: str = "baseline", *, regime: str | None = None,
-                 interest_rate: float | None = None, spend_back: bool | None = None,
-                 sentiment: float | None = None, contract_ratio: float | None = None,
-                 outside_depth: float | None = None, years: float | None = None,
-                 overrides: dict | None = None, check_ledger: bool = False,
-                 keep_journal: bool = False, rng=None):
-        given = {"regime": regime, "interest_rate": interest_rate, "spend_back": spend_back,
-                 "sentiment": sentiment, "contract_ratio": contract_ratio,
-                 "outside_depth": outside_depth, "years": years}
+    def __init__(
+        self,
+        scenario: str = "baseline",
+        *,
+        regime: str | None = None,
+        interest_rate: float | None = None,
+        spend_back: bool | None = None,
+        sentiment: float | None = None,
+        contract_ratio: float | None = None,
+        outside_depth: float | None = None,
+        years: float | None = None,
+        overrides: dict | None = None,
+        check_ledger: bool = False,
+        keep_journal: bool = False,
+        rng=None,
+    ):
+        given = {
+            "regime": regime,
+            "interest_rate": interest_rate,
+            "spend_back": spend_back,
+            "sentiment": sentiment,
+            "contract_ratio": contract_ratio,
+            "outside_depth": outside_depth,
+            "years": years,
+        }
         merged = dict(overrides or {})
         merged.update({PARAMETERS[k]: v for k, v in given.items() if v is not None})
         config = scenario if isinstance(scenario, scenarios.ScenarioConfig) else scenarios.load(scenario, merged)
         if isinstance(scenario, scenarios.ScenarioConfig) and merged:
             raise ValueError("pass overrides with a scenario name or path, not with a loaded ScenarioConfig")
         seed = config.seed if rng is None else rng
-        tastes = reference_tastes(config, seed)    # before Mesa seeds this model from `seed`
+        tastes = reference_tastes(config, seed)  # before Mesa seeds this model from `seed`
         super().__init__(rng=seed)
         self.config = config
         self.scenario_name = config.name
@@ -86,7 +102,7 @@ class CircularFinance(mesa.Model):
         self.events: list[tuple[int, str]] = []
         self.round_log: list[dict] = []
         open_economy(self)
-        open_market(self, tastes)   # sets market, beliefs, funds, savers and their accounts
+        open_market(self, tastes)  # sets market, beliefs, funds, savers and their accounts
         self.ledger.mark_opening()
         if self.check_ledger:
             self.check_books()
@@ -99,9 +115,12 @@ class CircularFinance(mesa.Model):
         self.week_returns = np.zeros(len(self.market.names))
         self.datacollector = mesa.DataCollector(
             model_reporters={"date": "date", "week": "week", "sentiment": "sentiment"},
-            tables={"weekly": list(self.weekly_row()),
-                    "giant_quarters": ["date", "quarter", *self._giant_statement_columns()],
-                    "lab_quarters": ["date", "quarter", *self._lab_statement_columns()]})
+            tables={
+                "weekly": list(self.weekly_row()),
+                "giant_quarters": ["date", "quarter", *self._giant_statement_columns()],
+                "lab_quarters": ["date", "quarter", *self._lab_statement_columns()],
+            },
+        )
         self.running = True
 
     # ------------------------------------------------------------------ time
@@ -162,28 +181,28 @@ class CircularFinance(mesa.Model):
     def step(self) -> None:
         """One week, in the order of design section 4."""
         self.ledger.step = self.market.week = self.week
-        self.outside.step(self)                            # 1. outside world: customers, the
-        self.rest_of_market_step()                         #    rest of the market's earnings and payouts
-        self.agents_by_type[AILab].shuffle_do("step")      # 2. labs (may open rounds)
-        for rnd in self.pending_rounds:                    # 3. giants take part in rounds,
+        self.outside.step(self)  # 1. outside world: customers, the
+        self.rest_of_market_step()  #    rest of the market's earnings and payouts
+        self.agents_by_type[AILab].shuffle_do("step")  # 2. labs (may open rounds)
+        for rnd in self.pending_rounds:  # 3. giants take part in rounds,
             for giant in self.giants:
                 rnd.commitments[giant.name] = giant.commitment(rnd.lab, rnd.size)
             self.round_log.append(funding.settle(self, rnd))
         self.pending_rounds.clear()
-        self.agents_by_type[TechGiant].do("step")          #    then build and borrow
-        self.beliefs.revalue()                             #    the week's news reaches valuations
+        self.agents_by_type[TechGiant].do("step")  #    then build and borrow
+        self.beliefs.revalue()  #    the week's news reaches valuations
         self.beliefs.step_noise()
-        self.pay_interest_to_funds()                       # 4. savers
+        self.pay_interest_to_funds()  # 4. savers
         self.savers.step(self.beliefs.saver_lean(), self.config.economy.interest_rate, self.beliefs.drawdown())
         self.flows = self.savers.flows
         self._watch_flows()
-        if self.impulse:                                   #    (an experiment's extra inflow)
+        if self.impulse:  #    (an experiment's extra inflow)
             self.savers.extra_inflow(self.impulse)
             self.impulse = 0.0
-        self.trade()                                       # 5-6. funds' orders, every stock clears
+        self.trade()  # 5-6. funds' orders, every stock clears
         self.datacollector.collect(self)
         self.datacollector.add_table_row("weekly", self.weekly_row())
-        if (self.week + 1) % WEEKS_PER_QUARTER == 0:       # 7. quarter end
+        if (self.week + 1) % WEEKS_PER_QUARTER == 0:  # 7. quarter end
             self.close_quarter()
         if self.check_ledger:
             self.check_books()
@@ -206,8 +225,9 @@ class CircularFinance(mesa.Model):
         for fund in [*self.index_funds, *self.active_funds]:
             interest = max(0.0, fund.cash_balance()) * rate
             if interest > 0.0:
-                self.ledger.transfer(f"interest to {fund.name}", world.spending, world.cash, fund.cash,
-                                     fund.interest, interest)
+                self.ledger.transfer(
+                    f"interest to {fund.name}", world.spending, world.cash, fund.cash, fund.interest, interest
+                )
                 fund.undistributed += interest
 
     def trade(self) -> None:
@@ -217,7 +237,7 @@ class CircularFinance(mesa.Model):
         beliefs = self.beliefs
         ledger = self.ledger
         if self.week > 0 and self.active_funds:
-            for fund, draw in zip(self.active_funds, self.rng.random(len(self.active_funds)).tolist()):
+            for fund, draw in zip(self.active_funds, self.rng.random(len(self.active_funds)).tolist(), strict=True):
                 fund.review_strategy(beliefs.fitness, beliefs.available, draw)
         weights = beliefs.strategy_weights()
         strategies = np.array([f.strategy for f in self.active_funds], dtype=int)
@@ -226,13 +246,18 @@ class CircularFinance(mesa.Model):
             index_rows=[f.row for f in self.index_funds],
             index_flows=np.array([f.order() for f in self.index_funds]),
             active_rows=[f.row for f in self.active_funds],
-            active_values=beliefs.values[strategies], active_noise=beliefs.strategy_noise[strategies],
-            latent=beliefs.latent, tilt_bound=spec.tilt_bound,
+            active_values=beliefs.values[strategies],
+            active_noise=beliefs.strategy_noise[strategies],
+            latent=beliefs.latent,
+            tilt_bound=spec.tilt_bound,
             active_cash=np.array([ledger.balances[f.cash] for f in self.active_funds]),
-            equity_share=spec.equity_share, kappa=beliefs.kappa, other_row=self.other_row,
+            equity_share=spec.equity_share,
+            kappa=beliefs.kappa,
+            other_row=self.other_row,
             other_target=beliefs.other_target(),
             other_elasticity=beliefs.other_elasticity,
-            issuer_dollars=np.array([g.buyback_order() for g in self.giants] + [rest_buyback]))
+            issuer_dollars=np.array([g.buyback_order() for g in self.giants] + [rest_buyback]),
+        )
         before = market.prices.copy()
         holdings, bought = market.clear(orders)
         market.settle(holdings, bought)
@@ -252,7 +277,7 @@ class CircularFinance(mesa.Model):
     def _watch_switching(self) -> None:
         share = self.strategy_share(CASH)
         self.cash_share_history.append(share)
-        del self.cash_share_history[:-WEEKS_PER_QUARTER - 1]
+        del self.cash_share_history[: -WEEKS_PER_QUARTER - 1]
         before = self.cash_share_history[0]
         if share - before > SWITCH_EVENT and self.week - self.last_switch_event >= WEEKS_PER_QUARTER:
             self.log_event(f"active funds switch to cash-flow valuation ({before:.0%} to {share:.0%})")
@@ -306,8 +331,11 @@ class CircularFinance(mesa.Model):
                 raise LedgerError(f"{lab.name}: giants hold {held} of {lab.shares} shares")
         savers = self.savers
         for fund in [*self.index_funds, *self.active_funds]:
-            _same(f"savers' units of {fund.name} at cost", balances[savers.unit_accounts[fund.name]],
-                  -balances[fund.unit_capital])
+            _same(
+                f"savers' units of {fund.name} at cost",
+                balances[savers.unit_accounts[fund.name]],
+                -balances[fund.unit_capital],
+            )
         self.market.check_register()
         savers.reconcile()
 
@@ -352,19 +380,31 @@ class CircularFinance(mesa.Model):
         flows = self.flows
         weights_before = caps / (1.0 + self.week_returns)
         active_assets = self.fund_assets(self.active_funds) if self.active_funds else None
-        row = {"date": self.date, "week": self.week, "sentiment": self.sentiment,
-               "basket_price": basket, "basket_index": beliefs.basket_index[-1], "basket_fundamental": basket_fundamental, "basket_pf": basket_pf,
-               "ai_premium": basket_pf / rest_pf,
-               "basket_return": float(weights_before[:n] @ self.week_returns[:n] / weights_before[:n].sum()),
-               "market_return": float(weights_before @ self.week_returns / weights_before.sum()),
-               "market_cap": float(caps.sum()), "market_return_1y": beliefs.market_return(),
-               "discount_rate": beliefs.discount_rate, "passive_held": self.passive_held(),
-               "earnings_funds_share": self.strategy_share(EARNINGS, active_assets),
-               "trend_funds_share": self.strategy_share(TREND, active_assets),
-               "savers_equity_share": self.savers.equity_share(), "saver_lean": beliefs.saver_lean(),
-               "saver_contributions": flows["contributions"], "saver_withdrawals": flows["withdrawals"],
-               "flow_to_index": flows["to_index"], "flow_to_active": flows["to_active"],
-               "retiree_share": self.savers.retiree_share()}
+        row = {
+            "date": self.date,
+            "week": self.week,
+            "sentiment": self.sentiment,
+            "basket_price": basket,
+            "basket_index": beliefs.basket_index[-1],
+            "basket_fundamental": basket_fundamental,
+            "basket_pf": basket_pf,
+            "ai_premium": basket_pf / rest_pf,
+            "basket_return": float(weights_before[:n] @ self.week_returns[:n] / weights_before[:n].sum()),
+            "market_return": float(weights_before @ self.week_returns / weights_before.sum()),
+            "market_cap": float(caps.sum()),
+            "market_return_1y": beliefs.market_return(),
+            "discount_rate": beliefs.discount_rate,
+            "passive_held": self.passive_held(),
+            "earnings_funds_share": self.strategy_share(EARNINGS, active_assets),
+            "trend_funds_share": self.strategy_share(TREND, active_assets),
+            "savers_equity_share": self.savers.equity_share(),
+            "saver_lean": beliefs.saver_lean(),
+            "saver_contributions": flows["contributions"],
+            "saver_withdrawals": flows["withdrawals"],
+            "flow_to_index": flows["to_index"],
+            "flow_to_active": flows["to_active"],
+            "retiree_share": self.savers.retiree_share(),
+        }
         for j, name in enumerate(market.names):
             price, value = float(market.prices[j]), float(beliefs.fundamental[j])
             row[f"price_{name}"] = price
@@ -387,38 +427,108 @@ class CircularFinance(mesa.Model):
         return row
 
     def _giant_statement_columns(self) -> list[str]:
-        base = ["giant", "core_revenue", "cloud_revenue_real", "cloud_revenue_cross", "cloud_revenue_roundtrip",
-                "cloud_revenue_reported", "revenue_reported", "operating_income", "gains_on_stakes",
-                "equity_method_income", "dilution_gains", "impairments", "interest", "pretax_income", "tax",
-                "cash_tax", "net_income", "eps", "shares_outstanding", "profit_marks", "profit_roundtrip",
-                "profit_real", "real_earnings", "depreciation", "operating_cash_flow", "capex", "free_cash_flow",
-                "free_cash_flow_ttm", "invested_cash", "invested_credits", "payouts", "dividends", "buybacks",
-                "borrowed", "repaid", "cash", "debt", "capacity", "backlog", "backlog_other", "backlog_impairment",
-                "paper_wealth", "stakes_carrying"]
+        base = [
+            "giant",
+            "core_revenue",
+            "cloud_revenue_real",
+            "cloud_revenue_cross",
+            "cloud_revenue_roundtrip",
+            "cloud_revenue_reported",
+            "revenue_reported",
+            "operating_income",
+            "gains_on_stakes",
+            "equity_method_income",
+            "dilution_gains",
+            "impairments",
+            "interest",
+            "pretax_income",
+            "tax",
+            "cash_tax",
+            "net_income",
+            "eps",
+            "shares_outstanding",
+            "profit_marks",
+            "profit_roundtrip",
+            "profit_real",
+            "real_earnings",
+            "depreciation",
+            "operating_cash_flow",
+            "capex",
+            "free_cash_flow",
+            "free_cash_flow_ttm",
+            "invested_cash",
+            "invested_credits",
+            "payouts",
+            "dividends",
+            "buybacks",
+            "borrowed",
+            "repaid",
+            "cash",
+            "debt",
+            "capacity",
+            "backlog",
+            "backlog_other",
+            "backlog_impairment",
+            "paper_wealth",
+            "stakes_carrying",
+        ]
         for lab in self.config.labs:
-            base += [f"backlog_share_{lab.name}", f"revenue_from_{lab.name}", f"gain_on_{lab.name}",
-                     f"credits_issued_to_{lab.name}"]
+            base += [
+                f"backlog_share_{lab.name}",
+                f"revenue_from_{lab.name}",
+                f"gain_on_{lab.name}",
+                f"credits_issued_to_{lab.name}",
+            ]
         return base
 
     def _lab_statement_columns(self) -> list[str]:
-        base = ["lab", "revenue", "compute_spend", "compute_shortfall", "opex", "net_income", "burn", "cash",
-                "tied_cash", "credits", "runway_weeks", "valuation", "price_per_share", "shares", "raised",
-                "rounds", "down_rounds", "contracts_cancelled", "backlog", "distressed", "failed"]
+        base = [
+            "lab",
+            "revenue",
+            "compute_spend",
+            "compute_shortfall",
+            "opex",
+            "net_income",
+            "burn",
+            "cash",
+            "tied_cash",
+            "credits",
+            "runway_weeks",
+            "valuation",
+            "price_per_share",
+            "shares",
+            "raised",
+            "rounds",
+            "down_rounds",
+            "contracts_cancelled",
+            "backlog",
+            "distressed",
+            "failed",
+        ]
         return base + [f"spend_{g.name}" for g in self.config.giants]
 
     def tables(self) -> dict:
         """The run's tidy tables: weekly series, quarterly statements and funding rounds."""
         import pandas as pd
+
         collector = self.datacollector
         weekly = collector.get_table_dataframe("weekly")
         bubble = self.config.bubble
-        episodes = find_episodes(weekly["basket_index"].to_numpy(), weekly["basket_pf"].to_numpy(),
-                                 start_date=self.config.run.start, boom_started=self.config.run.boom_started,
-                                 theta=bubble.theta, confirm_weeks=bubble.confirm_weeks,
-                                 drawdown=bubble.drawdown, events=self.events)
-        return {"weekly": weekly,
-                "giant_quarters": collector.get_table_dataframe("giant_quarters"),
-                "lab_quarters": collector.get_table_dataframe("lab_quarters"),
-                "rounds": pd.DataFrame(self.round_log),
-                "episodes": episodes,
-                "events": pd.DataFrame(self.events, columns=["week", "event"])}
+        episodes = find_episodes(
+            weekly["basket_index"].to_numpy(),
+            weekly["basket_pf"].to_numpy(),
+            start_date=self.config.run.start,
+            boom_started=self.config.run.boom_started,
+            theta=bubble.theta,
+            confirm_weeks=bubble.confirm_weeks,
+            drawdown=bubble.drawdown,
+            events=self.events,
+        )
+        return {
+            "weekly": weekly,
+            "giant_quarters": collector.get_table_dataframe("giant_quarters"),
+            "lab_quarters": collector.get_table_dataframe("lab_quarters"),
+            "rounds": pd.DataFrame(self.round_log),
+            "episodes": episodes,
+            "events": pd.DataFrame(self.events, columns=["week", "event"]),
+        }

@@ -26,7 +26,7 @@ from economy.ledger import ASSET, Ledger
 from economy.market import REST, Market, Orders
 from model.beliefs import Beliefs
 
-REST_PRICE = 100.0   # the rest-of-market stock's opening price; its share count follows from its cap
+REST_PRICE = 100.0  # the rest-of-market stock's opening price; its share count follows from its cap
 LATENT_ITERATIONS = 2000
 
 
@@ -35,27 +35,32 @@ def open_economy(model) -> None:
     ledger = model.ledger
     world = model.outside
     config = model.config
-    for giant, spec in zip(model.giants, config.giants):
+    for giant, spec in zip(model.giants, config.giants, strict=True):
         legs = [(giant.cash, spec.cash), (giant.debt, -spec.debt), (world.bonds[giant.name], spec.debt)]
         build_cost = spec.capacity_under_construction * spec.capex_cost
         if build_cost > 0.0:
             for week in range(spec.build_weeks):
-                giant.start_building(week + 1, spec.capacity_under_construction / spec.build_weeks,
-                                     build_cost / spec.build_weeks)
+                giant.start_building(
+                    week + 1, spec.capacity_under_construction / spec.build_weeks, build_cost / spec.build_weeks
+                )
         legs += [(giant.ppe, spec.ppe), (giant.cip, build_cost)]
         other = next((o.backlog for o in config.other_backlog if o.giant == giant.name), 0.0)
         giant.other_backlog = other
         giant.other_backlog_years = other / spec.cloud_other_revenue if spec.cloud_other_revenue else 0.0
         giant.fcf_history = list(spec.fcf_prior_quarters)
-        ledger.post(f"opening {giant.name}", legs + [
-            (giant.paid_in, -(spec.cash + spec.ppe + build_cost - spec.debt)),
-            (world.net_position, -spec.debt)])
-    for lab, spec in zip(model.labs, config.labs):
+        ledger.post(
+            f"opening {giant.name}",
+            legs
+            + [(giant.paid_in, -(spec.cash + spec.ppe + build_cost - spec.debt)), (world.net_position, -spec.debt)],
+        )
+    for lab, spec in zip(model.labs, config.labs, strict=True):
         ledger.post(f"opening {lab.name}", [(lab.cash["investor"], spec.cash), (lab.paid_in, -spec.cash)])
         outside = 1.0 - sum(p.stake for p in config.partnerships if p.lab == lab.name)
         value = outside * spec.last_post_money
-        ledger.post(f"opening outside holders of {lab.name}",
-                    [(world.lab_equity[lab.name], value), (world.net_position, -value)])
+        ledger.post(
+            f"opening outside holders of {lab.name}",
+            [(world.lab_equity[lab.name], value), (world.net_position, -value)],
+        )
     for p in config.partnerships:
         giant = model.giants_by_name[p.giant]
         lab = model.labs_by_name[p.lab]
@@ -66,11 +71,21 @@ def open_economy(model) -> None:
         carrying = p.stake * lab.spec.last_post_money if holding.method == "fair_value" else p.cost_basis
         unspent = p.credits_unspent
         # With investment as plain cash (no spend-back), unspent credits were cash instead.
-        owed, pocket = ((giant.credit_account(p.lab), lab.credits[p.giant]) if config.economy.spend_back
-                        else (giant.cash, lab.cash["investor"]))
-        ledger.post(f"opening {p.giant} stake in {p.lab}", [
-            (giant.stake_account(p.lab), carrying), (owed, -unspent), (giant.paid_in, unspent - carrying),
-            (pocket, unspent), (lab.paid_in, -unspent)])
+        owed, pocket = (
+            (giant.credit_account(p.lab), lab.credits[p.giant])
+            if config.economy.spend_back
+            else (giant.cash, lab.cash["investor"])
+        )
+        ledger.post(
+            f"opening {p.giant} stake in {p.lab}",
+            [
+                (giant.stake_account(p.lab), carrying),
+                (owed, -unspent),
+                (giant.paid_in, unspent - carrying),
+                (pocket, unspent),
+                (lab.paid_in, -unspent),
+            ],
+        )
     for c in config.contracts:
         lab = model.labs_by_name[c.lab]
         lab.contracts.append(ComputeContract.new(c.giant, c.lab, c.value, c.start_week, c.years))
@@ -116,7 +131,7 @@ def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
     total = float(caps.sum())
     fund_equity = (1.0 - spec.other_holders_share) * total
     index_assets = passive * fund_equity
-    active_assets = (1.0 - passive) * fund_equity / spec.equity_share   # their cash on top
+    active_assets = (1.0 - passive) * fund_equity / spec.equity_share  # their cash on top
     index_holdings = shares * (index_assets / total)
     sizes = savers.active_fund_weights() * active_assets
     wealth = np.array(sizes)
@@ -134,7 +149,7 @@ def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
         wealth = wealth * factor
         weights = beliefs.strategy_weights()
 
-    for i, fund in enumerate(index_funds):
+    for fund in index_funds:
         fund.row = market.add_holder(fund, index_holdings / len(index_funds))
     for k, fund in enumerate(active_funds):
         fund.row = market.add_holder(fund, wealth[k] * weights[chosen[k]] / prices)
@@ -142,8 +157,9 @@ def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
     held = market.holdings.sum(axis=0)
     model.other_row = market.add_holder(model.other_holders, shares - held)
     if (market.holdings[model.other_row] < 0.0).any():
-        raise DomainError("the opening market cannot clear: the funds want more of a stock than exists "
-                          "at its opening price")
+        raise DomainError(
+            "the opening market cannot clear: the funds want more of a stock than exists at its opening price"
+        )
 
     # Fund units at NAV 1: each index fund's stocks, each active fund's stocks and cash.
     for fund in [*index_funds, *active_funds]:
@@ -151,8 +167,10 @@ def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
     savers.place(sum(f.units for f in index_funds) + sum(f.units for f in active_funds), beliefs.saver_lean())
     for fund in [*index_funds, *active_funds]:
         invested = market.value_of(fund.row)
-        ledger.post(f"opening {fund.name}", market.opening_legs(fund.row) + [
-            (fund.cash, fund.units - invested), (fund.unit_capital, -fund.units)])
+        ledger.post(
+            f"opening {fund.name}",
+            market.opening_legs(fund.row) + [(fund.cash, fund.units - invested), (fund.unit_capital, -fund.units)],
+        )
     legs = market.opening_legs(model.other_row)
     ledger.post("opening other holders", legs + [(world.net_position, -sum(v for _, v in legs))])
     legs = [(savers.cash_account, float(savers.cash.sum()))]
@@ -162,8 +180,9 @@ def open_market(model, tastes: tuple[np.ndarray, float] | None = None) -> None:
     model.fund_of_row = {fund.row: fund for fund in [*index_funds, *active_funds]}
 
 
-def _opening_prices(beliefs: Beliefs, market: Market, index_fraction: np.ndarray, fund_shares: np.ndarray,
-                    chosen: np.ndarray) -> float:
+def _opening_prices(
+    beliefs: Beliefs, market: Market, index_fraction: np.ndarray, fund_shares: np.ndarray, chosen: np.ndarray
+) -> float:
     """Set the market's prices to those at which every holder is at its target (the opening
     equilibrium of the beliefs, given their latent demand); return the factor by which the
     market's value changed. Funds are sized as shares of the market's value, so they are solved
@@ -174,25 +193,38 @@ def _opening_prices(beliefs: Beliefs, market: Market, index_fraction: np.ndarray
     stub = scratch.ledger
 
     def holder(name: str, holding: np.ndarray) -> int:
-        return scratch.add_holder(SimpleNamespace(name=name, cash=stub.open(name, "cash", ASSET, is_cash=True)), holding)
+        return scratch.add_holder(
+            SimpleNamespace(name=name, cash=stub.open(name, "cash", ASSET, is_cash=True)), holding
+        )
 
     active_rows = [holder(f"active{k}", share * market.shares) for k, share in enumerate(fund_shares)]
     index_row = holder("index", index_fraction * market.shares)
     other_row = holder("other", np.zeros(len(names)))
     before = float(market.caps().sum())
-    orders = Orders(index_rows=[index_row], index_flows=np.zeros(1), active_rows=active_rows,
-                    active_values=beliefs.values[chosen], active_noise=beliefs.strategy_noise[chosen],
-                    latent=beliefs.latent, tilt_bound=spec.tilt_bound, active_cash=np.zeros(len(active_rows)),
-                    equity_share=spec.equity_share, kappa=beliefs.kappa, other_row=other_row,
-                    other_target=beliefs.other_target(), other_elasticity=beliefs.other_elasticity,
-                    issuer_dollars=np.zeros(len(names)))
+    orders = Orders(
+        index_rows=[index_row],
+        index_flows=np.zeros(1),
+        active_rows=active_rows,
+        active_values=beliefs.values[chosen],
+        active_noise=beliefs.strategy_noise[chosen],
+        latent=beliefs.latent,
+        tilt_bound=spec.tilt_bound,
+        active_cash=np.zeros(len(active_rows)),
+        equity_share=spec.equity_share,
+        kappa=beliefs.kappa,
+        other_row=other_row,
+        other_target=beliefs.other_target(),
+        other_elasticity=beliefs.other_elasticity,
+        issuer_dollars=np.zeros(len(names)),
+    )
     scratch.clear(orders)
     market.prices[:] = scratch.prices
     return float(market.caps().sum()) / before
 
 
-def _latent_demand(beliefs: Beliefs, market: Market, needed: np.ndarray, wealth: np.ndarray,
-                   chosen: np.ndarray) -> tuple[np.ndarray, float]:
+def _latent_demand(
+    beliefs: Beliefs, market: Market, needed: np.ndarray, wealth: np.ndarray, chosen: np.ndarray
+) -> tuple[np.ndarray, float]:
     """Latent demand per stock (and the scale of other holders' demand) at which active funds'
     and other holders' demand at the opening prices equals the shares index funds leave.
 
@@ -221,7 +253,6 @@ def _latent_demand(beliefs: Beliefs, market: Market, needed: np.ndarray, wealth:
         raise DomainError("the opening market cannot clear: no latent demand balances the opening holdings")
     beliefs.other_scale = other
     return beliefs.strategy_weights(), other
-
 
 
 def reference_tastes(config, rng) -> tuple[np.ndarray, float] | None:

@@ -38,17 +38,22 @@ def settle(model, rnd: Round) -> dict:
     m_ref = lab.reference_multiple()
     floor = rounds.floor_multiple
     partners = sum(rnd.commitments.values())
-    exponent = (rounds.outside_sentiment_elasticity * pricing.saturating(
-                    model.sentiment - economy.sentiment_reference, rounds.sentiment_scale)
-                - rounds.outside_rate_elasticity * (economy.interest_rate - economy.rate_reference)
-                + rounds.outside_noise * model.rng.standard_normal())
-    depth = rounds.outside_depth * lab.spec.outside_appetite * m_ref * revenue * math.exp(max(-50.0, min(50.0, exponent)))
+    exponent = (
+        rounds.outside_sentiment_elasticity
+        * pricing.saturating(model.sentiment - economy.sentiment_reference, rounds.sentiment_scale)
+        - rounds.outside_rate_elasticity * (economy.interest_rate - economy.rate_reference)
+        + rounds.outside_noise * model.rng.standard_normal()
+    )
+    depth = (
+        rounds.outside_depth * lab.spec.outside_appetite * m_ref * revenue * math.exp(max(-50.0, min(50.0, exponent)))
+    )
 
     def appetite(m: float) -> float:
         return depth * (m_ref / m) ** rounds.outside_price_elasticity
 
-    multiple = pricing.down_round_multiple(lab.asking_multiple(), partners, rnd.size, appetite,
-                                           step=rounds.down_round_step, floor=floor)
+    multiple = pricing.down_round_multiple(
+        lab.asking_multiple(), partners, rnd.size, appetite, step=rounds.down_round_step, floor=floor
+    )
     filled = partners + appetite(multiple) >= rnd.size
     scale = min(1.0, rnd.size / partners) if partners > 0.0 else 0.0
     from_partners = {g: c * scale for g, c in rnd.commitments.items() if c > 0.0}
@@ -58,10 +63,19 @@ def settle(model, rnd: Round) -> dict:
         # A lab with (next to) no revenue cannot be priced on a revenue multiple: nobody invests.
         filled, from_partners, outside = False, {}, 0.0
     previous_price = lab.price
-    record = {"lab": lab.name, "week": model.week, "date": model.date, "size": rnd.size,
-              "multiple": multiple, "pre_money": multiple * revenue, "price": price,
-              "down_round": price < previous_price, "filled": filled,
-              "from_partners": sum(from_partners.values()), "from_outside": outside}
+    record = {
+        "lab": lab.name,
+        "week": model.week,
+        "date": model.date,
+        "size": rnd.size,
+        "multiple": multiple,
+        "pre_money": multiple * revenue,
+        "price": price,
+        "down_round": price < previous_price,
+        "filled": filled,
+        "from_partners": sum(from_partners.values()),
+        "from_outside": outside,
+    }
     if from_partners or outside > 0.0:
         _issue_shares(model, lab, price, from_partners, outside)
     record["post_money"] = lab.valuation()
@@ -100,17 +114,24 @@ def _issue_shares(model, lab, price: float, from_partners: dict[str, float], out
         stake = giant.stake_account(lab.name)
         credits = amount * credits_share
         if credits > 0.0:
-            ledger.post(f"{giant_name} invests in {lab.name} as credits", [
-                (stake, credits), (giant.credit_account(lab.name), -credits),
-                (lab.credits[giant_name], credits), (lab.paid_in, -credits)])
+            ledger.post(
+                f"{giant_name} invests in {lab.name} as credits",
+                [
+                    (stake, credits),
+                    (giant.credit_account(lab.name), -credits),
+                    (lab.credits[giant_name], credits),
+                    (lab.paid_in, -credits),
+                ],
+            )
             giant.quarter["invested_credits"] += credits
             model.holding(giant_name, lab.name).credits_issued += credits
         cash = amount - credits
         tied = min(cash, amount * clause_share)
         for part, pocket in ((tied, lab.clause_cash[giant_name]), (cash - tied, lab.cash["investor"])):
             if part > 0.0:
-                ledger.transfer(f"{giant_name} invests cash in {lab.name}", stake, giant.cash,
-                                pocket, lab.paid_in, part)
+                ledger.transfer(
+                    f"{giant_name} invests cash in {lab.name}", stake, giant.cash, pocket, lab.paid_in, part
+                )
         giant.quarter["invested_cash"] += cash
         holding = model.holding(giant_name, lab.name)
         new_shares = amount / price
@@ -119,8 +140,14 @@ def _issue_shares(model, lab, price: float, from_partners: dict[str, float], out
         bought[giant_name] = (new_shares, amount)
     if outside > 0.0:
         world = model.outside
-        ledger.transfer(f"outside investors buy {lab.name}", world.lab_equity[lab.name], world.cash,
-                        lab.cash["investor"], lab.paid_in, outside)
+        ledger.transfer(
+            f"outside investors buy {lab.name}",
+            world.lab_equity[lab.name],
+            world.cash,
+            lab.cash["investor"],
+            lab.paid_in,
+            outside,
+        )
     raised = sum(from_partners.values()) + outside
     lab.shares += raised / price
     lab.price = price
@@ -129,5 +156,5 @@ def _issue_shares(model, lab, price: float, from_partners: dict[str, float], out
         if holding.method == "equity":
             new_shares, invested = bought.get(giant_name, (0.0, 0.0))
             holding.pending_dilution += model.accounting.dilution_gain(
-                holding, shares_before, lab.shares, equity_before, equity_after, new_shares, invested)
-
+                holding, shares_before, lab.shares, equity_before, equity_after, new_shares, invested
+            )

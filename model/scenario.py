@@ -249,6 +249,7 @@ class Contract:
 @dataclass(frozen=True, kw_only=True)
 class Other:
     """Cloud backlog of customers other than the labs, per giant."""
+
     giant: str
     backlog: float = _f("amount")
 
@@ -290,12 +291,15 @@ REGIMES = ("gaap_2026", "net_roundtrip", "no_marks", "strict")
 METHODS = ("fair_value", "equity", "cost")
 SENTIMENT_SOURCES = ("market", "fixed")
 _CHOICES = {"regime": REGIMES, "method": METHODS, "sentiment_source": SENTIMENT_SOURCES}
-_TABLES = {"run": Run, "economy": Economy, "rounds": Rounds, "market": Market, "savers": Savers,
-           "bubble": Bubble}
-_ARRAYS = {"giants": Giant, "labs": Lab, "partnerships": Partnership,
-           "contracts": Contract, "other_backlog": Other}
-_ARRAY_KEYS = {"giants": ("name",), "labs": ("name",), "partnerships": ("giant", "lab"),
-               "contracts": None, "other_backlog": ("giant",)}
+_TABLES = {"run": Run, "economy": Economy, "rounds": Rounds, "market": Market, "savers": Savers, "bubble": Bubble}
+_ARRAYS = {"giants": Giant, "labs": Lab, "partnerships": Partnership, "contracts": Contract, "other_backlog": Other}
+_ARRAY_KEYS = {
+    "giants": ("name",),
+    "labs": ("name",),
+    "partnerships": ("giant", "lab"),
+    "contracts": None,
+    "other_backlog": ("giant",),
+}
 
 
 def _plain(value):
@@ -435,49 +439,66 @@ def _value(hint, value, label: str, path: Path, spec):
             raise InputError(f"{path}: field '{label}' must be true or false, not {value!r}")
         return value
     if hint in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{path}: field '{label}' must be a number, not {value!r}")
-        if hint is int and not float(value).is_integer():
-            raise InputError(f"{path}: field '{label}' must be a whole number, not {value!r}")
-        value = hint(value)
-        test, what = _CHECKS[spec.metadata.get("check", "signed")]
-        if value != value or not test(value):
-            raise InputError(f"{path}: field '{label}' must be {what}, not {value!r}")
-        return value
+        return _number(hint, value, label, path, spec)
     if hint is str:
-        if not isinstance(value, str):
-            raise InputError(f"{path}: field '{label}' must be text, not {value!r}")
-        choices = _CHOICES.get(spec.name)
-        if choices and value not in choices:
-            raise InputError(f"{path}: field '{label}' must be one of {', '.join(choices)}, not {value!r}")
-        return value
+        return _text(value, label, path, spec)
     if hint is dt.date:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             raise InputError(f"{path}: field '{label}' must be a date like 2026-01-01, not {value!r}")
         return value
     if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise InputError(f"{path}: field '{label}' must be a table")
-        out = {}
-        for key, share in value.items():
-            if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
-                raise InputError(f"{path}: field '{label}.{key}' must be a share between 0 and 1, not {share!r}")
-            out[key] = float(share)
-        return out
-    if origin is tuple and typing.get_args(hint)[0] is float:
-        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
-            raise InputError(f"{path}: field '{label}' must be an array of numbers")
-        return tuple(float(v) for v in value)
+        return _shares(value, label, path)
     if origin is tuple:
-        item_cls = typing.get_args(hint)[0]
-        if not isinstance(value, list):
-            raise InputError(f"{path}: field '{label}' must be an array of tables ([[{label}]])")
-        return tuple(_convert(item_cls, item, f"{label}[{i}]", path) for i, item in enumerate(value))
+        return _array(hint, value, label, path)
     if hasattr(hint, "__dataclass_fields__"):
         return _convert(hint, value, label, path)
     if isinstance(hint, types.UnionType):  # pragma: no cover - schema has none yet
         return value
     raise TypeError(f"schema type {hint!r} not handled")  # pragma: no cover
+
+
+def _number(hint, value, label: str, path: Path, spec):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{path}: field '{label}' must be a number, not {value!r}")
+    if hint is int and not float(value).is_integer():
+        raise InputError(f"{path}: field '{label}' must be a whole number, not {value!r}")
+    value = hint(value)
+    test, what = _CHECKS[spec.metadata.get("check", "signed")]
+    if value != value or not test(value):
+        raise InputError(f"{path}: field '{label}' must be {what}, not {value!r}")
+    return value
+
+
+def _text(value, label: str, path: Path, spec) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"{path}: field '{label}' must be text, not {value!r}")
+    choices = _CHOICES.get(spec.name)
+    if choices and value not in choices:
+        raise InputError(f"{path}: field '{label}' must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _shares(value, label: str, path: Path) -> dict:
+    if not isinstance(value, dict):
+        raise InputError(f"{path}: field '{label}' must be a table")
+    out = {}
+    for key, share in value.items():
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+            raise InputError(f"{path}: field '{label}.{key}' must be a share between 0 and 1, not {share!r}")
+        out[key] = float(share)
+    return out
+
+
+def _array(hint, value, label: str, path: Path) -> tuple:
+    """A tuple field: an array of numbers (tuple[float, ...]) or an array of tables."""
+    item_cls = typing.get_args(hint)[0]
+    if item_cls is float:
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            raise InputError(f"{path}: field '{label}' must be an array of numbers")
+        return tuple(float(v) for v in value)
+    if not isinstance(value, list):
+        raise InputError(f"{path}: field '{label}' must be an array of tables ([[{label}]])")
+    return tuple(_convert(item_cls, item, f"{label}[{i}]", path) for i, item in enumerate(value))
 
 
 def build(raw: dict, path: Path) -> ScenarioConfig:
@@ -488,21 +509,19 @@ def build(raw: dict, path: Path) -> ScenarioConfig:
 
 def _cross_check(config: ScenarioConfig, path: Path) -> None:
     """Relations between tables: names exist, splits and forms add up."""
+    _check_references(config, path)
+    _check_orders(config, path)
+
+
+def _check_references(config: ScenarioConfig, path: Path) -> None:
+    """Names are unique and exist; compute splits and stakes add up."""
     giants = {g.name for g in config.giants}
     labs = {lab.name for lab in config.labs}
     if not giants:
         raise InputError(f"{path}: field 'giants' needs at least one giant")
     if len(giants) != len(config.giants) or len(labs) != len(config.labs):
         raise InputError(f"{path}: field 'giants'/'labs': names must be unique")
-    for i, lab in enumerate(config.labs):
-        for giant in lab.compute_split:
-            if giant not in giants:
-                raise InputError(f"{path}: field 'labs[{i}].compute_split.{giant}' names no giant")
-        total = sum(lab.compute_split.values())
-        if lab.compute_split and abs(total - 1.0) > 1e-6:
-            raise InputError(f"{path}: field 'labs[{i}].compute_split' must add up to 1, not {total:g}")
-        if lab.runway_target_weeks <= lab.runway_trigger_weeks:
-            raise InputError(f"{path}: field 'labs[{i}].runway_target_weeks' must exceed runway_trigger_weeks")
+    _check_labs(config, path, giants)
     for table in ("partnerships", "contracts", "other_backlog"):
         for i, row in enumerate(getattr(config, table)):
             if row.giant not in giants:
@@ -516,12 +535,29 @@ def _cross_check(config: ScenarioConfig, path: Path) -> None:
         total = sum(p.stake for p in config.partnerships if p.lab == lab)
         if total > 1.0:
             raise InputError(f"{path}: field 'partnerships': stakes in {lab} add up to more than 1")
+
+
+def _check_labs(config: ScenarioConfig, path: Path, giants: set[str]) -> None:
+    """Each lab's compute split names giants and adds up to 1; its runway target exceeds its trigger."""
+    for i, lab in enumerate(config.labs):
+        for giant in lab.compute_split:
+            if giant not in giants:
+                raise InputError(f"{path}: field 'labs[{i}].compute_split.{giant}' names no giant")
+        total = sum(lab.compute_split.values())
+        if lab.compute_split and abs(total - 1.0) > 1e-6:
+            raise InputError(f"{path}: field 'labs[{i}].compute_split' must add up to 1, not {total:g}")
+        if lab.runway_target_weeks <= lab.runway_trigger_weeks:
+            raise InputError(f"{path}: field 'labs[{i}].runway_target_weeks' must exceed runway_trigger_weeks")
+
+
+def _check_orders(config: ScenarioConfig, path: Path) -> None:
+    """Pairs of fields that must keep an order (a ceiling above a floor, shares within 1)."""
     if config.rounds.ceiling_multiple <= config.rounds.multiple:
         raise InputError(f"{path}: field 'rounds.ceiling_multiple' must exceed rounds.multiple")
     if config.market.earnings_share + config.market.trend_share > 1.0:
         raise InputError(f"{path}: field 'market.trend_share': with earnings_share it must not exceed 1")
     if config.market.latent_reference:
-        resolve_path(config.market.latent_reference)    # InputError naming it if it does not exist
+        resolve_path(config.market.latent_reference)  # InputError naming it if it does not exist
     if config.market.earnings_growth_min > config.market.earnings_growth_max:
         raise InputError(f"{path}: field 'market.earnings_growth_min' must not exceed market.earnings_growth_max")
     if config.market.trend_weeks > 52:

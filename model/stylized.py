@@ -28,8 +28,8 @@ def excess_kurtosis(x) -> float:
     """Fourth standardized moment less 3 (0 for a normal distribution)."""
     x = np.asarray(x, dtype=float)
     centred = x - x.mean()
-    variance = float(np.mean(centred ** 2))
-    return float(np.mean(centred ** 4) / variance ** 2 - 3.0) if variance > 0.0 else float("nan")
+    variance = float(np.mean(centred**2))
+    return float(np.mean(centred**4) / variance**2 - 3.0) if variance > 0.0 else float("nan")
 
 
 def tail_index(x, tail: float = 0.05) -> float:
@@ -49,6 +49,10 @@ def stylized_facts(returns) -> dict[str, float]:
     """The design's facts on one series of weekly log returns."""
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
-    return {"ac1": autocorrelation(r, 1), "abs_ac10": autocorrelation(np.abs(r), 10),
-            "excess_kurtosis": excess_kurtosis(r), "tail_index": tail_index(r),
-            "volatility": annualised_volatility(r)}
+    return {
+        "ac1": autocorrelation(r, 1),
+        "abs_ac10": autocorrelation(np.abs(r), 10),
+        "excess_kurtosis": excess_kurtosis(r),
+        "tail_index": tail_index(r),
+        "volatility": annualised_volatility(r),
+    }

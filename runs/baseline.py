@@ -33,7 +33,8 @@ PROFIT_COLUMNS = ["profit_real", "profit_roundtrip", "profit_marks", "net_income
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "baseline", help="many seeds of one scenario: price vs fundamental, profits, backlog, lifetimes",
+        "baseline",
+        help="many seeds of one scenario: price vs fundamental, profits, backlog, lifetimes",
         description=commands.describe(__doc__) + "\n\n"
         "Runs (or resumes) N seeded replicates of one scenario and summarises the ensemble: the AI\n"
         "basket's price against its fundamental across seeds with bubble episodes shaded, the giants'\n"
@@ -50,9 +51,15 @@ def add_parser(subparsers) -> None:
 def main(args: argparse.Namespace) -> int:
     commands.check_counts(args)
     outcome, lines = run_baseline(
-        args.scenario, n_seeds=args.seeds, out_dir=args.out, root_seed=args.root_seed,
-        years=commands.years_option(args), overrides=commands.parse_overrides(args.set),
-        measure=args.measure, episodes=args.episode_kind, run_fn=commands.run_function(args.run_fn),
+        args.scenario,
+        n_seeds=args.seeds,
+        out_dir=args.out,
+        root_seed=args.root_seed,
+        years=commands.years_option(args),
+        overrides=commands.parse_overrides(args.set),
+        measure=args.measure,
+        episodes=args.episode_kind,
+        run_fn=commands.run_function(args.run_fn),
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
@@ -84,22 +91,35 @@ def run_baseline(
     scenarios, years = commands.experiment_scenarios([resolved])
     out_dir = Path(out_dir) if out_dir is not None else commands.default_out("baseline", [resolved.label])
     outcome = commands.execute(
-        out_dir, scenarios, run_fn or commands.run_function(None), n_seeds, root_seed, years,
-        options=options, progress=progress, extra={"command": "baseline"},
+        out_dir,
+        scenarios,
+        run_fn or commands.run_function(None),
+        n_seeds,
+        root_seed,
+        years,
+        options=options,
+        progress=progress,
+        extra={"command": "baseline"},
     )
     lines = [f"baseline {resolved.label!r}: {outcome.summary}"]
     lines += analyse(outcome, resolved.label, resolved.config, years, measure, episodes)
     return outcome, lines
 
 
-def analyse(outcome: Outcome, label: str, config: Mapping, years: float, measure: str,
-            kind: str = "first") -> list[str]:
+def analyse(
+    outcome: Outcome, label: str, config: Mapping, years: float, measure: str, kind: str = "first"
+) -> list[str]:
     """Tables and figures of a finished baseline experiment in outcome.out_dir; summary lines."""
-    tables = load_experiment(outcome.out_dir, {
-        "weekly": ["date", "week", "basket_price", "basket_fundamental", "basket_pf"],
-        "episodes": None,
-        "giant_quarters": ["date", "giant", *PROFIT_COLUMNS, "backlog_share_*"],
-    }, [label], strict=False)
+    tables = load_experiment(
+        outcome.out_dir,
+        {
+            "weekly": ["date", "week", "basket_price", "basket_fundamental", "basket_pf"],
+            "episodes": None,
+            "giant_quarters": ["date", "giant", *PROFIT_COLUMNS, "backlog_share_*"],
+        },
+        [label],
+        strict=False,
+    )
     if not tables and outcome.summary is not None and outcome.summary.ran + outcome.summary.skipped == 0:
         outcome.warn("no finished runs to analyse")
         return []
@@ -145,17 +165,23 @@ def _survival(outcome, tables, label, years, measure, definition, lines, kind="f
     )
     lines.append(f"median {commands.MEASURE_AXIS[measure]}: {row.median_text}")
     if np.isfinite(row.rmst_weeks):
-        lines.append(f"restricted mean {commands.MEASURE_AXIS[measure]} to the horizon: "
-                     f"{row.rmst_weeks / 52:.1f} years (95% CI {row.rmst_lower_weeks / 52:.1f} to "
-                     f"{row.rmst_upper_weeks / 52:.1f}; {row.interval})")
+        lines.append(
+            f"restricted mean {commands.MEASURE_AXIS[measure]} to the horizon: "
+            f"{row.rmst_weeks / 52:.1f} years (95% CI {row.rmst_lower_weeks / 52:.1f} to "
+            f"{row.rmst_upper_weeks / 52:.1f}; {row.interval})"
+        )
     if np.isfinite(row.p_burst):
-        lines.append(f"{commands.burst_label(horizon, measure)}: {row.p_burst:.2f} "
-                     f"(95% CI {row.p_burst_lower:.2f} to {row.p_burst_upper:.2f})")
+        lines.append(
+            f"{commands.burst_label(horizon, measure)}: {row.p_burst:.2f} "
+            f"(95% CI {row.p_burst_lower:.2f} to {row.p_burst_upper:.2f})"
+        )
     if life.empty:
         fig = figures.message_figure("Bubble lifetimes", f"No bubble episodes in {n_runs} runs. {definition}")
     else:
         fig = survival.plot_survival(
-            life, definition_note=definition, scenarios=[label],
+            life,
+            definition_note=definition,
+            scenarios=[label],
             horizon_weeks=horizon if measure == "remaining" else None,
             title=f"Bubble lifetimes, {label}: {n_runs} seeds (Kaplan-Meier)",
         )
@@ -187,8 +213,9 @@ def bubble_share(weekly: pd.DataFrame, episodes: pd.DataFrame | None) -> pd.Data
         np.add.at(count, first, 1)
         np.add.at(count, last, -1)
     share = np.cumsum(count)[: len(weeks)] / max(n_runs, 1)
-    return pd.DataFrame({"date": pd.to_datetime(calendar["date"]).to_numpy(), "week": weeks,
-                         "share": np.clip(share, 0, 1)})
+    return pd.DataFrame(
+        {"date": pd.to_datetime(calendar["date"]).to_numpy(), "week": weeks, "share": np.clip(share, 0, 1)}
+    )
 
 
 def _quantiles(frame: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
@@ -221,10 +248,14 @@ def _fan(outcome, tables, label, definition) -> None:
     outcome.table(share, "bubble_share")
     n = weekly[["scenario", "replicate"]].drop_duplicates().shape[0]
     fig = figures.fan_chart(
-        fan[fan["series"] != "pf"], share,
+        fan[fan["series"] != "pf"],
+        share,
         title=f"AI basket: price against fundamental value, {label} ({n} seeds)",
-        note=(f"Shaded: weeks when most runs are inside a bubble episode. Bubble definition: {definition}"
-              if episodes is not None else "Bubble episodes not shown: the runs produced no episodes table."),
+        note=(
+            f"Shaded: weeks when most runs are inside a bubble episode. Bubble definition: {definition}"
+            if episodes is not None
+            else "Bubble episodes not shown: the runs produced no episodes table."
+        ),
     )
     outcome.figure(fig, "price_vs_fundamental")
 
@@ -234,8 +265,12 @@ def profit_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     commands.need_columns(giant_quarters, "giant_quarters", ["date", "giant", *PROFIT_COLUMNS])
-    sums = (giant_quarters.assign(date=pd.to_datetime(giant_quarters["date"]))
-            .groupby(["scenario", "replicate", "date"])[PROFIT_COLUMNS].sum(min_count=1).reset_index())
+    sums = (
+        giant_quarters.assign(date=pd.to_datetime(giant_quarters["date"]))
+        .groupby(["scenario", "replicate", "date"])[PROFIT_COLUMNS]
+        .sum(min_count=1)
+        .reset_index()
+    )
     table = sums.groupby("date")[PROFIT_COLUMNS].median()
     spread = sums.groupby("date")["free_cash_flow"].quantile([0.1, 0.9]).unstack()
     table["free_cash_flow_p10"], table["free_cash_flow_p90"] = spread[0.1], spread[0.9]
@@ -248,7 +283,8 @@ def _profits(outcome, tables, label) -> None:
     table = profit_table(tables.get("giant_quarters"))
     outcome.table(table, "profit_split")
     fig = figures.profit_split(
-        table, title=f"Reported profit by source against free cash flow, {label}",
+        table,
+        title=f"Reported profit by source against free cash flow, {label}",
         note="Medians across seeds of the sums over the giants; each bar part is its own median, "
         "so the parts need not add up to the median net income exactly.",
     )
@@ -263,8 +299,9 @@ def backlog_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
     shares = [c for c in giant_quarters.columns if c.startswith("backlog_share_")]
     if not shares:
         raise ResultError("table 'giant_quarters' has no backlog_share_<Lab> columns")
-    data = giant_quarters.assign(date=pd.to_datetime(giant_quarters["date"]),
-                                 lab_share=giant_quarters[shares].sum(axis=1, min_count=1))
+    data = giant_quarters.assign(
+        date=pd.to_datetime(giant_quarters["date"]), lab_share=giant_quarters[shares].sum(axis=1, min_count=1)
+    )
     return _quantiles(data, ["date", "giant"], "lab_share")
 
 
@@ -273,9 +310,11 @@ def _backlog(outcome, tables, label) -> None:
 
     table = backlog_table(tables.get("giant_quarters"))
     outcome.table(table, "backlog_concentration")
-    labs = sorted(c.removeprefix("backlog_share_") for c in tables["giant_quarters"].columns
-                  if c.startswith("backlog_share_"))
+    labs = sorted(
+        c.removeprefix("backlog_share_") for c in tables["giant_quarters"].columns if c.startswith("backlog_share_")
+    )
     fig = figures.backlog_concentration(
-        table, title=f"Backlog concentration: share owed by {' and '.join(labs)}, {label}",
+        table,
+        title=f"Backlog concentration: share owed by {' and '.join(labs)}, {label}",
     )
     outcome.figure(fig, "backlog_concentration")

@@ -15,13 +15,15 @@ _DESCRIPTION = __doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1]
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "calibration", help="compare the first quarter with the seed figures",
+        "calibration",
+        help="compare the first quarter with the seed figures",
         description=_DESCRIPTION,
         epilog="example:\n  python -m runs calibration --scenario baseline --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scenario", default="baseline", metavar="NAME",
-                        help="scenario name or TOML path (default: baseline)")
+    parser.add_argument(
+        "--scenario", default="baseline", metavar="NAME", help="scenario name or TOML path (default: baseline)"
+    )
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: the scenario's)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.set_defaults(func=main)
@@ -40,9 +42,16 @@ def main(args) -> int:
     counted = table[table["ok"].notna()]
     passed = bool(counted["ok"].all())
     if args.json:
-        rows = [{"figure": r.figure, "seed": r.seed, "model": _number(r.model),
-                 "rel_error": _number(r.rel_error), "ok": None if r.ok is None else bool(r.ok)}
-                for r in table.itertuples()]
+        rows = [
+            {
+                "figure": r.figure,
+                "seed": r.seed,
+                "model": _number(r.model),
+                "rel_error": _number(r.rel_error),
+                "ok": None if r.ok is None else bool(r.ok),
+            }
+            for r in table.itertuples()
+        ]
         print(json.dumps(rows, indent=2))
         return 0 if passed else 1
     width = max(len(name) for name in table["figure"])
@@ -53,13 +62,18 @@ def main(args) -> int:
             print(f"{r.figure:<{width}}  {r.seed:>9.2f}  {'-':>9}  {'-':>8}  reference ({r.note})")
             continue
         mark = "ok" if r.ok else "FAIL"
-        print(f"{r.figure:<{width}}  {r.seed:>9.2f}  {r.model:>9.2f}  {r.rel_error:>+8.1%}  {mark}"
-              + (f"  ({r.compare.replace('_', ' ')})" if r.compare != "about" else ""))
-    print(f"{int(counted['ok'].sum())} of {len(counted)} figures within tolerance"
-          + ("" if passed else "; see FAIL rows"))
+        print(
+            f"{r.figure:<{width}}  {r.seed:>9.2f}  {r.model:>9.2f}  {r.rel_error:>+8.1%}  {mark}"
+            + (f"  ({r.compare.replace('_', ' ')})" if r.compare != "about" else "")
+        )
+    print(
+        f"{int(counted['ok'].sum())} of {len(counted)} figures within tolerance" + ("" if passed else "; see FAIL rows")
+    )
     print("\nCloud revenue by who really paid, first year ($B and share; design 5.2)")
     print(f"{'giant':<10} {'round-trip':>16} {'cross-funded':>16} {'real':>16}")
     for r in revenue_by_origin(tables["giant_quarters"]).itertuples():
-        print(f"{r.giant:<10} {r.roundtrip:>8.1f} ({r.roundtrip_share:>4.0%}) {r.cross:>8.1f} ({r.cross_share:>4.0%})"
-              f" {r.real:>8.1f} ({r.real_share:>4.0%})")
+        print(
+            f"{r.giant:<10} {r.roundtrip:>8.1f} ({r.roundtrip_share:>4.0%}) {r.cross:>8.1f} ({r.cross_share:>4.0%})"
+            f" {r.real:>8.1f} ({r.real_share:>4.0%})"
+        )
     return 0 if passed else 1

@@ -18,8 +18,16 @@ import sys
 from economy.errors import DomainError, InputError
 
 # Sub-command modules, in the order `--help` lists them.
-COMMAND_MODULES = ["runs.calibration", "runs.single", "runs.properties", "runs.baseline", "runs.compare", "runs.sweep", "runs.decompose",
-                   "runs.psy_command"]
+COMMAND_MODULES = [
+    "runs.calibration",
+    "runs.single",
+    "runs.properties",
+    "runs.baseline",
+    "runs.compare",
+    "runs.sweep",
+    "runs.decompose",
+    "runs.psy_command",
+]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         "`python -m runs COMMAND --help` shows a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                       title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, title="commands", metavar="COMMAND"
+    )
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(subparsers)
     return parser

@@ -43,11 +43,13 @@ MEASURES = ("remaining", "lifetime")
 # Which episodes of each run a lifetime analysis takes: the headline (first) episode, the ones
 # after it, or all of them pooled (then intervals are bootstrapped over seeds).
 EPISODE_KINDS = ("first", "later", "all")
-EPISODE_TEXT = {"first": "the first episode of each run", "later": "episodes after each run's first",
-                "all": "every episode, pooled (intervals by a bootstrap over seeds)"}
+EPISODE_TEXT = {
+    "first": "the first episode of each run",
+    "later": "episodes after each run's first",
+    "all": "every episode, pooled (intervals by a bootstrap over seeds)",
+}
 # Columns of lifetimes.parquet, in order; the survival module reads lifetime_weeks and censored.
-LIFETIME_COLUMNS = ["scenario", "seed", "replicate", "start", "burst", "lifetime_weeks", "censored", "cause",
-                    "first"]
+LIFETIME_COLUMNS = ["scenario", "seed", "replicate", "start", "burst", "lifetime_weeks", "censored", "cause", "first"]
 MEASURE_TEXT = {
     "lifetime": "lifetime: from the episode's start to its burst (a boom under way at the "
     "scenario start counts from the scenario's boom_started date)",
@@ -91,8 +93,10 @@ def parameter_key(name: str) -> str:
     if not _KEY_RE.match(name):
         raise InputError(f"parameter name {name!r} is not a dotted scenario field like economy.interest_rate")
     if "." not in name and name not in PARAMETERS and name not in {f.name for f in fields(ScenarioConfig)}:
-        raise InputError(f"unknown parameter {name!r}: give a short name ({', '.join(PARAMETERS)}) "
-                         "or a dotted scenario field such as market.passive_share")
+        raise InputError(
+            f"unknown parameter {name!r}: give a short name ({', '.join(PARAMETERS)}) "
+            "or a dotted scenario field such as market.passive_share"
+        )
     return PARAMETERS.get(name, name)
 
 
@@ -144,8 +148,7 @@ def _tables_with_field(name: str) -> list[str]:
     from model.scenario import ScenarioConfig
 
     hints = typing.get_type_hints(ScenarioConfig)
-    return [table for table, kind in hints.items()
-            if is_dataclass(kind) and any(f.name == name for f in fields(kind))]
+    return [table for table, kind in hints.items() if is_dataclass(kind) and any(f.name == name for f in fields(kind))]
 
 
 def value_text(value: Any) -> str:
@@ -240,27 +243,52 @@ def experiment_scenarios(resolved: Sequence[Resolved]) -> tuple[dict[str, dict],
 def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario: bool = True) -> None:
     """Options every experiment command takes; `scenario` adds --scenario (compare has positionals)."""
     if scenario:
-        parser.add_argument("--scenario", default="baseline", metavar="NAME",
-                            help="scenario name or TOML path (default: baseline)")
-    parser.add_argument("--seeds", type=int, default=seeds, metavar="N",
-                        help=f"replicates per scenario (default {seeds}); replicate i has the same "
-                        "seed in every scenario")
-    parser.add_argument("--root-seed", type=int, default=0, metavar="N",
-                        help="root seed the replicate seeds are spawned from (default 0)")
-    parser.add_argument("--years", type=float, metavar="Y",
-                        help="horizon in years (default: the scenario's run.years)")
-    parser.add_argument("--out", metavar="DIR",
-                        help="output folder (default out/<command>/<scenarios>); rerunning into it resumes")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
-                        help="override a scenario field, e.g. economy.interest_rate=0.05 or "
-                        "labs.OpenAI.revenue_growth=0.8 or a short name (interest_rate=0.05); "
-                        "VALUE is read as TOML (numbers, true/false, strings); repeatable")
-    parser.add_argument("--measure", choices=MEASURES, default="remaining",
-                        help="remaining (scenario start to burst, default: 'how long from now?') or "
-                        "lifetime (the episode's start to its burst)")
-    parser.add_argument("--episodes", choices=EPISODE_KINDS, default="first", dest="episode_kind",
-                        help="first (each run's headline episode, default), later (the ones after it) "
-                        "or all (pooled; intervals bootstrapped over seeds)")
+        parser.add_argument(
+            "--scenario", default="baseline", metavar="NAME", help="scenario name or TOML path (default: baseline)"
+        )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=seeds,
+        metavar="N",
+        help=f"replicates per scenario (default {seeds}); replicate i has the same seed in every scenario",
+    )
+    parser.add_argument(
+        "--root-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="root seed the replicate seeds are spawned from (default 0)",
+    )
+    parser.add_argument("--years", type=float, metavar="Y", help="horizon in years (default: the scenario's run.years)")
+    parser.add_argument(
+        "--out", metavar="DIR", help="output folder (default out/<command>/<scenarios>); rerunning into it resumes"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="set",
+        help="override a scenario field, e.g. economy.interest_rate=0.05 or "
+        "labs.OpenAI.revenue_growth=0.8 or a short name (interest_rate=0.05); "
+        "VALUE is read as TOML (numbers, true/false, strings); repeatable",
+    )
+    parser.add_argument(
+        "--measure",
+        choices=MEASURES,
+        default="remaining",
+        help="remaining (scenario start to burst, default: 'how long from now?') or "
+        "lifetime (the episode's start to its burst)",
+    )
+    parser.add_argument(
+        "--episodes",
+        choices=EPISODE_KINDS,
+        default="first",
+        dest="episode_kind",
+        help="first (each run's headline episode, default), later (the ones after it) "
+        "or all (pooled; intervals bootstrapped over seeds)",
+    )
     add_executor_options(parser)
     # A stand-in for the model (module:attribute): for tests and for trying another model
     # with the same tables; not part of the advertised interface.
@@ -270,14 +298,14 @@ def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """Where the runs execute: --executor, --workers, --scheduler, --dask-local
     (read back with `runs.executors.ExecutorOptions.from_args`)."""
-    parser.add_argument("--executor", choices=EXECUTORS, default="process",
-                        help="where runs execute (default process)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="worker processes (default: all CPUs)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="Dask scheduler to join, e.g. tcp://host:8786 (with --executor dask)")
-    parser.add_argument("--dask-local", type=int, metavar="N",
-                        help="start a local Dask cluster of N workers (with --executor dask)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="process", help="where runs execute (default process)")
+    parser.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all CPUs)")
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler to join, e.g. tcp://host:8786 (with --executor dask)"
+    )
+    parser.add_argument(
+        "--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers (with --executor dask)"
+    )
 
 
 def describe(doc: str) -> str:
@@ -381,8 +409,10 @@ class Outcome:
             for path in self.paths:
                 print(f"  {path}")
         if self.summary is not None and not self.summary.ok:
-            print(f"{self.summary.failed} run(s) failed and were left out; see "
-                  f"{self.out_dir / 'failures'}; rerun the same command to retry them")
+            print(
+                f"{self.summary.failed} run(s) failed and were left out; see "
+                f"{self.out_dir / 'failures'}; rerun the same command to retry them"
+            )
         return 0 if self.ok else 1
 
 
@@ -401,8 +431,15 @@ def execute(
     from runs.experiment import run_experiment
 
     summary = run_experiment(
-        out_dir, scenarios, run_fn, n_seeds=n_seeds, root_seed=root_seed, years=years,
-        options=options, progress=progress, manifest_extra=extra,
+        out_dir,
+        scenarios,
+        run_fn,
+        n_seeds=n_seeds,
+        root_seed=root_seed,
+        years=years,
+        options=options,
+        progress=progress,
+        manifest_extra=extra,
     )
     return Outcome(out_dir=Path(out_dir), summary=summary)
 
@@ -449,7 +486,8 @@ def lifetimes(episodes: pd.DataFrame | None, measure: str = "remaining", kind: s
             "lifetime_weeks": pd.to_numeric(episodes[source], errors="coerce").astype(float),
             "censored": episodes["censored"].fillna(True).astype(bool),
             "cause": (episodes["cause"] if "cause" in episodes else pd.Series(None, index=episodes.index))
-            .astype(object).where(lambda s: s.notna(), None),
+            .astype(object)
+            .where(lambda s: s.notna(), None),
             "first": first.to_numpy(),
         }
     )
@@ -477,8 +515,10 @@ def later_episodes_lines(frame: pd.DataFrame, horizon: float, labels: Sequence[s
     lines = []
     for row in survival.lifetime_summary(later, horizon, scenarios=labels).itertuples():
         if row.n_episodes:
-            lines.append(f"  {row.scenario}: {row.n_episodes} later episode(s) in {row.n_runs} run(s) after the "
-                         f"first burst (reported apart; median {row.median_text})")
+            lines.append(
+                f"  {row.scenario}: {row.n_episodes} later episode(s) in {row.n_runs} run(s) after the "
+                f"first burst (reported apart; median {row.median_text})"
+            )
     return ["episodes after each run's first:", *lines] if lines else []
 
 
@@ -498,13 +538,17 @@ def bubble_definition(config: Mapping[str, Any], measure: str, kind: str = "firs
     params = params if isinstance(params, Mapping) else {}
     theta, weeks, drawdown = params.get("theta"), params.get("confirm_weeks"), params.get("drawdown")
     if None in (theta, weeks, drawdown):
-        text = ("a bubble starts when the AI basket's price/fundamental exceeds 1 + theta for m weeks "
-                "and bursts at the first X% drawdown from its running peak or when the ratio falls "
-                "back under 1 + theta (design 7)")
+        text = (
+            "a bubble starts when the AI basket's price/fundamental exceeds 1 + theta for m weeks "
+            "and bursts at the first X% drawdown from its running peak or when the ratio falls "
+            "back under 1 + theta (design 7)"
+        )
     else:
-        text = (f"a bubble starts when the AI basket's price/fundamental stays above {1 + theta:g} "
-                f"for {weeks:g} weeks and bursts at the first {drawdown:.0%} drawdown from its "
-                f"running peak or when the ratio falls back under {1 + theta:g}")
+        text = (
+            f"a bubble starts when the AI basket's price/fundamental stays above {1 + theta:g} "
+            f"for {weeks:g} weeks and bursts at the first {drawdown:.0%} drawdown from its "
+            f"running peak or when the ratio falls back under {1 + theta:g}"
+        )
     return f"{text}. Shown: {EPISODE_TEXT[kind]}; {MEASURE_TEXT[measure]}."
 
 

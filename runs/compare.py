@@ -34,7 +34,8 @@ PSY_COLUMNS = ["scenario", "replicate", "seed", "start", "end", "duration", "ong
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "compare", help="bubble lifetimes of several scenarios side by side (Kaplan-Meier, log-rank, PSY)",
+        "compare",
+        help="bubble lifetimes of several scenarios side by side (Kaplan-Meier, log-rank, PSY)",
         description=commands.describe(__doc__) + "\n\n"
         "Runs (or resumes) the same N seeds of every scenario given and compares their bubbles: one\n"
         "row per episode (lifetimes.parquet), each scenario's Kaplan-Meier median and burst\n"
@@ -44,21 +45,33 @@ def add_parser(subparsers) -> None:
         epilog="example:\n  python -m runs compare baseline strict no_loop --seeds 20 --out out/compare",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
-                        help="scenario names or TOML paths (two or more to compare them)")
+    parser.add_argument(
+        "scenarios", nargs="+", metavar="SCENARIO", help="scenario names or TOML paths (two or more to compare them)"
+    )
     commands.add_experiment_options(parser, seeds=DEFAULT_SEEDS, scenario=False)
-    parser.add_argument("--psy-reps", type=int, default=PSY_REPS, metavar="N",
-                        help=f"Monte Carlo replications for the PSY critical values (default "
-                        f"{PSY_REPS}; cached per series length)")
+    parser.add_argument(
+        "--psy-reps",
+        type=int,
+        default=PSY_REPS,
+        metavar="N",
+        help=f"Monte Carlo replications for the PSY critical values (default {PSY_REPS}; cached per series length)",
+    )
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     commands.check_counts(args)
     outcome, lines = run_compare(
-        args.scenarios, n_seeds=args.seeds, out_dir=args.out, root_seed=args.root_seed,
-        years=commands.years_option(args), overrides=commands.parse_overrides(args.set),
-        measure=args.measure, episodes=args.episode_kind, psy_reps=args.psy_reps, run_fn=commands.run_function(args.run_fn),
+        args.scenarios,
+        n_seeds=args.seeds,
+        out_dir=args.out,
+        root_seed=args.root_seed,
+        years=commands.years_option(args),
+        overrides=commands.parse_overrides(args.set),
+        measure=args.measure,
+        episodes=args.episode_kind,
+        psy_reps=args.psy_reps,
+        run_fn=commands.run_function(args.run_fn),
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
@@ -97,8 +110,15 @@ def run_compare(
     labels = list(configs)
     out_dir = Path(out_dir) if out_dir is not None else commands.default_out("compare", labels)
     outcome = commands.execute(
-        out_dir, configs, run_fn or commands.run_function(None), n_seeds, root_seed, years,
-        options=options, progress=progress, extra={"command": "compare"},
+        out_dir,
+        configs,
+        run_fn or commands.run_function(None),
+        n_seeds,
+        root_seed,
+        years,
+        options=options,
+        progress=progress,
+        extra={"command": "compare"},
     )
     lines = [f"compare {', '.join(labels)}: {outcome.summary}"]
     try:
@@ -109,14 +129,21 @@ def run_compare(
 
 
 def analyse(
-    outcome: Outcome, labels: list[str], config: Mapping, years: float, measure: str, psy_reps: int,
-    cache_dir: str | Path | None = None, kind: str = "first",
+    outcome: Outcome,
+    labels: list[str],
+    config: Mapping,
+    years: float,
+    measure: str,
+    psy_reps: int,
+    cache_dir: str | Path | None = None,
+    kind: str = "first",
 ) -> list[str]:
     """Lifetimes, summary, PSY episodes and figures of a finished comparison; summary lines."""
     from runs import figures, survival
 
-    tables = load_experiment(outcome.out_dir, {"episodes": None, "weekly": ["date", "week", "basket_price"]},
-                             labels, strict=False)
+    tables = load_experiment(
+        outcome.out_dir, {"episodes": None, "weekly": ["date", "week", "basket_price"]}, labels, strict=False
+    )
     definition = commands.bubble_definition(config, measure, kind)
     horizon = commands.horizon_weeks(years)
     every = commands.usable_lifetimes(commands.lifetimes(tables.get("episodes"), measure), outcome)
@@ -147,14 +174,21 @@ def analyse(
     if life.empty:
         fig = figures.message_figure(title, f"No bubble episodes in any run. Bubble definition: {definition}")
     else:
-        fig = survival.plot_survival(life, definition_note=definition, scenarios=labels, title=title,
-                                     horizon_weeks=horizon if measure == "remaining" else None)
+        fig = survival.plot_survival(
+            life,
+            definition_note=definition,
+            scenarios=labels,
+            title=title,
+            horizon_weeks=horizon if measure == "remaining" else None,
+        )
         fig.axes[0].set_xlabel(f"{commands.MEASURE_AXIS[measure]} (years; 1 year = 52 weeks)")
     outcome.figure(fig, "survival")
     if found is not None:
         fig = figures.survival_side_by_side(
-            survival.km_by_scenario(life, labels), survival.km_by_scenario(psy_lifetimes(found), labels),
-            labels, model_title=f"model-known episodes ({commands.MEASURE_AXIS[measure]})",
+            survival.km_by_scenario(life, labels),
+            survival.km_by_scenario(psy_lifetimes(found), labels),
+            labels,
+            model_title=f"model-known episodes ({commands.MEASURE_AXIS[measure]})",
             psy_title="PSY-detected episodes (BSADF above its 95% critical value)",
             note=f"Left: {definition} Right: Phillips-Shi-Yu (2015) BSADF on the weekly log basket price, "
             "minimum window r0 = 0.01 + 1.8/sqrt(T), lag 0, episodes of at least log(T) weeks; the test "
@@ -163,21 +197,30 @@ def analyse(
             "at the horizon. Bands: 95%.",
         )
         outcome.figure(fig, "survival_model_vs_psy")
-    return (_summary_lines(summary, p_value, measure, found is not None, kind)
-            + commands.later_episodes_lines(every, horizon, labels, kind))
+    return _summary_lines(summary, p_value, measure, found is not None, kind) + commands.later_episodes_lines(
+        every, horizon, labels, kind
+    )
 
 
-def _summary_lines(summary: pd.DataFrame, p_value: float, measure: str, with_psy: bool,
-                   kind: str = "first") -> list[str]:
+def _summary_lines(
+    summary: pd.DataFrame, p_value: float, measure: str, with_psy: bool, kind: str = "first"
+) -> list[str]:
     horizon = float(summary["horizon_weeks"].iloc[0])
-    lines = [f"{commands.EPISODE_TEXT[kind]}: median {commands.MEASURE_AXIS[measure]}, restricted mean to the "
-             f"horizon and {commands.burst_label(horizon, measure)}, per scenario:"]
+    lines = [
+        f"{commands.EPISODE_TEXT[kind]}: median {commands.MEASURE_AXIS[measure]}, restricted mean to the "
+        f"horizon and {commands.burst_label(horizon, measure)}, per scenario:"
+    ]
     for row in summary.itertuples():
         burst = f"{row.p_burst:.2f}" if math.isfinite(row.p_burst) else "n/a"
-        rmst = (f"{row.rmst_weeks / 52:.1f} y (95% CI {row.rmst_lower_weeks / 52:.1f} to "
-                f"{row.rmst_upper_weeks / 52:.1f})" if math.isfinite(row.rmst_weeks) else "n/a")
-        line = (f"  {row.scenario}: {row.n_episodes} episodes ({row.n_censored} censored); median "
-                f"{row.median_text}; restricted mean {rmst}; P(burst) {burst}")
+        rmst = (
+            f"{row.rmst_weeks / 52:.1f} y (95% CI {row.rmst_lower_weeks / 52:.1f} to {row.rmst_upper_weeks / 52:.1f})"
+            if math.isfinite(row.rmst_weeks)
+            else "n/a"
+        )
+        line = (
+            f"  {row.scenario}: {row.n_episodes} episodes ({row.n_censored} censored); median "
+            f"{row.median_text}; restricted mean {rmst}; P(burst) {burst}"
+        )
         if with_psy:
             line += f"; PSY: {row.psy_n_episodes} episodes, median {row.psy_median_text}"
         lines.append(line)
@@ -190,7 +233,9 @@ def _summary_lines(summary: pd.DataFrame, p_value: float, measure: str, with_psy
 
 
 def psy_episodes(
-    weekly: pd.DataFrame | None, reps: int = PSY_REPS, outcome: Outcome | None = None,
+    weekly: pd.DataFrame | None,
+    reps: int = PSY_REPS,
+    outcome: Outcome | None = None,
     cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """PSY episodes of each run's weekly log basket price: PSY_COLUMNS, one row per episode.
@@ -221,12 +266,22 @@ def psy_episodes(
             skipped += 1
             continue
         for ep in found.itertuples():
-            rows.append({"scenario": scenario, "replicate": int(replicate), "seed": int(run["seed"].iloc[0]),
-                         "start": ep.start_date, "end": ep.end_date, "duration": int(ep.duration),
-                         "ongoing": bool(ep.ongoing)})
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "replicate": int(replicate),
+                    "seed": int(run["seed"].iloc[0]),
+                    "start": ep.start_date,
+                    "end": ep.end_date,
+                    "duration": int(ep.duration),
+                    "ongoing": bool(ep.ongoing),
+                }
+            )
     if skipped and outcome is not None:
-        outcome.note(f"PSY date-stamping left out {skipped} run(s) whose basket price is too short, "
-                     "flat, or not positive and finite")
+        outcome.note(
+            f"PSY date-stamping left out {skipped} run(s) whose basket price is too short, "
+            "flat, or not positive and finite"
+        )
     table = pd.DataFrame(rows, columns=PSY_COLUMNS)
     table["start"] = pd.to_datetime(table["start"])
     table["end"] = pd.to_datetime(table["end"])
@@ -237,6 +292,10 @@ def psy_lifetimes(found: pd.DataFrame) -> pd.DataFrame:
     """PSY episodes as a survival table: duration in weeks, censored when still ongoing."""
     import pandas as pd
 
-    return pd.DataFrame({"scenario": found["scenario"].astype(str),
-                         "lifetime_weeks": found["duration"].astype(float),
-                         "censored": found["ongoing"].astype(bool)})
+    return pd.DataFrame(
+        {
+            "scenario": found["scenario"].astype(str),
+            "lifetime_weeks": found["duration"].astype(float),
+            "censored": found["ongoing"].astype(bool),
+        }
+    )

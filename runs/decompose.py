@@ -6,11 +6,14 @@ in the base scenario) or off:
 - `marks`: marks on lab stakes. Off: stakes held at cost (regime `no_marks`, or `strict`
   together with `roundtrip` off).
 - `roundtrip`: round-trip revenue. Off: revenue paid with the vendor's own investment is
-  netted out (regime `net_roundtrip`, or `strict`) and investment is plain cash
-  (`economy.spend_back = false`).
+  netted out of reported revenue (regime `net_roundtrip`, or `strict`). Investment keeps its
+  form (credits and spend-back clauses): made plain cash as well, the round trip would no
+  longer be tracked at all, its revenue would be reported gross as if real and netting would
+  remove nothing, so the channel would measure zero by construction.
 - `partner_money`: the giants' money in the labs' new rounds. Off:
   `economy.partner_money = false`. (`marks`, `roundtrip` and `partner_money` all off is the
-  `no_loop` scenario.)
+  `no_loop` scenario except that investment keeps its form; `python -m runs properties`
+  measures plain cash apart, as "no spend-back".)
 - `passive`: the passive share of fund money. Off: `market.passive_share = 0.2`, a low value
   (about the passive share of US fund assets around 2012, against about half today). This
   low value is a modelling choice: there is no market without index funds to compare with.
@@ -30,8 +33,11 @@ of the market's) averaged over all weeks; `peak_premium`, its highest weekly val
 bubble episode's remaining life from the scenario start in years of 52 weeks, restricted to
 the horizon: an episode still alive at the horizon counts the horizon, a run without any
 episode counts 0 (no bubble, no remaining life). Censoring happens only at the common
-horizon, so the mean of this restricted value equals the Kaplan-Meier restricted mean
-survival time to the horizon (design 7: no plain mean of censored lifetimes).
+horizon, so the mean of this restricted value over all runs equals the Kaplan-Meier restricted
+mean survival time to the horizon of "time to the first burst" in which a run without a bubble
+counts as bursting at once (design 7: no plain mean of censored lifetimes). Remaining life
+counts from the scenario start, so it mixes when a bubble forms with how long it lasts (the
+question a reader in 2026 asks), and where few runs form a bubble it rests on those few.
 
 For each outcome y, v(S) is the mean over seeds of y with exactly the channels in S on, and
 channel i's Shapley value is phi_i = sum over S without i of |S|!(n-|S|-1)!/n! (v(S+i) - v(S)).
@@ -73,11 +79,20 @@ CHANNEL_TEXT = {
 # assets around 2012 (a modelling choice; the baseline has 0.5, about today's).
 LOW_PASSIVE_SHARE = 0.2
 # Scenario fields the channels set; --set may not touch them.
-CHANNEL_FIELDS = ("economy.regime", "economy.spend_back", "economy.partner_money", "market.passive_share",
-                  "savers.extrapolation", "market.earnings_share")
+CHANNEL_FIELDS = (
+    "economy.regime",
+    "economy.partner_money",
+    "market.passive_share",
+    "savers.extrapolation",
+    "market.earnings_share",
+)
 # An accounting regime as (marks on stakes, round-trip revenue reported gross).
-REGIME_PARTS = {"gaap_2026": (True, True), "net_roundtrip": (True, False), "no_marks": (False, True),
-                "strict": (False, False)}
+REGIME_PARTS = {
+    "gaap_2026": (True, True),
+    "net_roundtrip": (True, False),
+    "no_marks": (False, True),
+    "strict": (False, False),
+}
 REGIME_OF = {parts: regime for regime, parts in REGIME_PARTS.items()}
 
 OUTCOMES = ("ai_premium", "peak_premium", "peak_pf", "remaining_life")
@@ -87,8 +102,15 @@ OUTCOME_TEXT = {
     "peak_pf": "peak price/fundamental of the AI basket",
     "remaining_life": "first episode's remaining life (years, restricted to the horizon)",
 }
-OUTCOME_COLUMNS = ["ai_premium", "peak_premium", "peak_pf", "remaining_weeks", "first_censored", "has_episode",
-                   "horizon_weeks"]
+OUTCOME_COLUMNS = [
+    "ai_premium",
+    "peak_premium",
+    "peak_pf",
+    "remaining_weeks",
+    "first_censored",
+    "has_episode",
+    "horizon_weeks",
+]
 WEEKS_PER_YEAR = 52
 DEFAULT_SEEDS = 32
 DEFAULT_BOOTSTRAP = 1000
@@ -101,7 +123,8 @@ def add_parser(subparsers) -> None:
     from runs.commands import add_executor_options
 
     parser = subparsers.add_parser(
-        "decompose", help="Shapley values of six channels for the AI premium, peak and remaining life",
+        "decompose",
+        help="Shapley values of six channels for the AI premium, peak and remaining life",
         description=(
             "How much each channel contributes to the AI premium (mean and peak), the basket's peak\n"
             "price/fundamental and the first bubble episode's remaining life: all 64 on/off combinations\n"
@@ -109,10 +132,9 @@ def add_parser(subparsers) -> None:
             "(they add up to all-on minus all-off), a table and a bar chart.\n\n"
             "Channels (on = as in the base scenario):\n"
             "  marks               marks on lab stakes; off: stakes at cost (regime no_marks)\n"
-            "  roundtrip           round-trip revenue; off: netted out (net_roundtrip), investment as\n"
-            "                      plain cash (economy.spend_back = false)\n"
+            "  roundtrip           round-trip revenue; off: netted out of reported revenue (net_roundtrip)\n"
             "  partner_money       the giants' money in new rounds; off: economy.partner_money = false\n"
-            "                      (these three off = the no_loop scenario)\n"
+            "                      (these three off = no_loop, but with investment in its own form)\n"
             f"  passive             passive share; off: market.passive_share = {LOW_PASSIVE_SHARE:g}, a low value\n"
             "                      (about the US share around 2012; a modelling choice)\n"
             "  extrapolation       savers' extrapolation of returns; off: savers.extrapolation = 0\n"
@@ -125,22 +147,44 @@ def add_parser(subparsers) -> None:
         epilog="example:\n  python -m runs decompose --seeds 32 --years 10 --out out/decompose",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scenario", default="baseline", metavar="NAME",
-                        help="base scenario name or TOML path (default: baseline)")
-    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, metavar="N",
-                        help=f"replicates per variant (default {DEFAULT_SEEDS}); replicate i has the same "
-                        "seed in every variant; 64 variants, so 64 runs per seed")
-    parser.add_argument("--root-seed", type=int, default=0, metavar="N",
-                        help="root seed the replicate seeds and the bootstrap are drawn from (default 0)")
-    parser.add_argument("--years", type=float, metavar="Y",
-                        help="horizon in years (default: the scenario's run.years)")
-    parser.add_argument("--out", metavar="DIR",
-                        help="output folder (default out/decompose/<scenario>); rerunning into it resumes")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
-                        help="override a field of the base scenario, e.g. economy.interest_rate=0.05 "
-                        "(not the fields the channels set); VALUE is read as TOML; repeatable")
-    parser.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP, metavar="N",
-                        help=f"bootstrap resamples of the seeds for the intervals (default {DEFAULT_BOOTSTRAP})")
+    parser.add_argument(
+        "--scenario", default="baseline", metavar="NAME", help="base scenario name or TOML path (default: baseline)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=DEFAULT_SEEDS,
+        metavar="N",
+        help=f"replicates per variant (default {DEFAULT_SEEDS}); replicate i has the same "
+        "seed in every variant; 64 variants, so 64 runs per seed",
+    )
+    parser.add_argument(
+        "--root-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="root seed the replicate seeds and the bootstrap are drawn from (default 0)",
+    )
+    parser.add_argument("--years", type=float, metavar="Y", help="horizon in years (default: the scenario's run.years)")
+    parser.add_argument(
+        "--out", metavar="DIR", help="output folder (default out/decompose/<scenario>); rerunning into it resumes"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="set",
+        help="override a field of the base scenario, e.g. economy.interest_rate=0.05 "
+        "(not the fields the channels set); VALUE is read as TOML; repeatable",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=DEFAULT_BOOTSTRAP,
+        metavar="N",
+        help=f"bootstrap resamples of the seeds for the intervals (default {DEFAULT_BOOTSTRAP})",
+    )
     add_executor_options(parser)
     # A stand-in for run_outcomes (module:attribute), for tests; not part of the advertised interface.
     parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
@@ -152,9 +196,14 @@ def main(args: argparse.Namespace) -> int:
 
     commands.check_counts(args)
     outcome, lines = run_decompose(
-        args.scenario, n_seeds=args.seeds, out_dir=args.out, root_seed=args.root_seed,
-        years=commands.years_option(args), overrides=commands.parse_overrides(args.set),
-        n_boot=args.bootstrap, run_fn=commands.run_function(args.run_fn) if args.run_fn else None,
+        args.scenario,
+        n_seeds=args.seeds,
+        out_dir=args.out,
+        root_seed=args.root_seed,
+        years=commands.years_option(args),
+        overrides=commands.parse_overrides(args.set),
+        n_boot=args.bootstrap,
+        run_fn=commands.run_function(args.run_fn) if args.run_fn else None,
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
@@ -189,7 +238,6 @@ def channel_overrides(on: Mapping[str, bool], base: Mapping[str, Any]) -> dict[s
     marks, gross = REGIME_PARTS[economy["regime"]]
     changes = {
         "economy.regime": REGIME_OF[(marks and on["marks"], gross and on["roundtrip"])],
-        "economy.spend_back": bool(economy["spend_back"]) and on["roundtrip"],
         "economy.partner_money": bool(economy["partner_money"]) and on["partner_money"],
         "market.passive_share": base["market"]["passive_share"] if on["passive"] else LOW_PASSIVE_SHARE,
         "savers.extrapolation": base["savers"]["extrapolation"] if on["extrapolation"] else 0.0,
@@ -204,7 +252,9 @@ def _dotted(config: Mapping[str, Any], key: str) -> Any:
 
 
 def variant_configs(
-    scenario: str = "baseline", overrides: Mapping[str, Any] | None = None, years: float | None = None,
+    scenario: str = "baseline",
+    overrides: Mapping[str, Any] | None = None,
+    years: float | None = None,
 ) -> tuple[dict[str, dict], dict[str, dict[str, Any]]]:
     """Every variant's resolved config, and the overrides that made it, {name: ...} in variants() order."""
     from runs.simulate import scenario_config
@@ -212,17 +262,20 @@ def variant_configs(
     overrides = dict(overrides or {})
     clash = sorted(set(overrides) & set(CHANNEL_FIELDS))
     if clash:
-        raise InputError(f"--set {clash[0]} is a field the channels set; decompose switches it itself "
-                         f"(fields: {', '.join(CHANNEL_FIELDS)})")
+        raise InputError(
+            f"--set {clash[0]} is a field the channels set; decompose switches it itself "
+            f"(fields: {', '.join(CHANNEL_FIELDS)})"
+        )
     if years is not None and (isinstance(years, bool) or not isinstance(years, (int, float)) or not years > 0):
         raise InputError(f"--years must be a positive number, got {years!r}")
     base = scenario_config(scenario, overrides, years)
     if base["economy"]["regime"] not in REGIME_PARTS:
-        raise InputError(f"scenario {scenario!r}: regime {base['economy']['regime']!r} is not one of "
-                         f"{', '.join(REGIME_PARTS)}")
+        raise InputError(
+            f"scenario {scenario!r}: regime {base['economy']['regime']!r} is not one of {', '.join(REGIME_PARTS)}"
+        )
     configs, changes = {}, {}
     for name, flags in variants().items():
-        changed = channel_overrides(dict(zip(CHANNELS, flags)), base)
+        changed = channel_overrides(dict(zip(CHANNELS, flags, strict=True)), base)
         configs[name] = scenario_config(scenario, {**overrides, **changed}, years) if changed else base
         changes[name] = changed
     return configs, changes
@@ -268,15 +321,17 @@ def outcome_row(weekly: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
     has_episode = len(first) > 0
     premium = weekly["ai_premium"].to_numpy(dtype=float)
     pf = weekly["basket_pf"].to_numpy(dtype=float)
-    return pd.DataFrame({
-        "ai_premium": [float(np.mean(premium)) if premium.size else math.nan],
-        "peak_premium": [float(np.max(premium)) if premium.size else math.nan],
-        "peak_pf": [float(np.max(pf)) if pf.size else math.nan],
-        "remaining_weeks": [float(first["remaining_weeks"].iloc[0]) if has_episode else math.nan],
-        "first_censored": [bool(first["censored"].iloc[0]) if has_episode else False],
-        "has_episode": [bool(has_episode)],
-        "horizon_weeks": [np.int64(len(weekly))],
-    })
+    return pd.DataFrame(
+        {
+            "ai_premium": [float(np.mean(premium)) if premium.size else math.nan],
+            "peak_premium": [float(np.max(premium)) if premium.size else math.nan],
+            "peak_pf": [float(np.max(pf)) if pf.size else math.nan],
+            "remaining_weeks": [float(first["remaining_weeks"].iloc[0]) if has_episode else math.nan],
+            "first_censored": [bool(first["censored"].iloc[0]) if has_episode else False],
+            "has_episode": [bool(has_episode)],
+            "horizon_weeks": [np.int64(len(weekly))],
+        }
+    )
 
 
 def remaining_life(outcomes: pd.DataFrame) -> np.ndarray:
@@ -358,8 +413,14 @@ def shapley(values: pd.DataFrame, channels: Sequence[str] = CHANNELS, column: st
     return pd.DataFrame({"channel": list(channels), "value": phi})
 
 
-def shapley_bootstrap(values: pd.DataFrame, channels: Sequence[str] = CHANNELS, column: str = "value",
-                      n_boot: int = DEFAULT_BOOTSTRAP, rng=0, level: float = 0.95) -> pd.DataFrame:
+def shapley_bootstrap(
+    values: pd.DataFrame,
+    channels: Sequence[str] = CHANNELS,
+    column: str = "value",
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    rng=0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Shapley values with percentile bootstrap intervals over seeds: channel, value, low, high.
 
     `values` has a `seed` column and every coalition for every seed. phi is linear in v, so
@@ -387,8 +448,14 @@ def _bootstrap(per_seed, n_boot: int, rng, level: float = 0.95, draws=None):
     return np.percentile(means, tail, axis=0), np.percentile(means, 100 - tail, axis=0)
 
 
-def decompose(table: pd.DataFrame, outcomes: Sequence[str] = OUTCOMES, channels: Sequence[str] = CHANNELS,
-              n_boot: int = DEFAULT_BOOTSTRAP, rng=0, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+def decompose(
+    table: pd.DataFrame,
+    outcomes: Sequence[str] = OUTCOMES,
+    channels: Sequence[str] = CHANNELS,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    rng=0,
+    level: float = 0.95,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Shapley values of every outcome from a long table of runs; (shapley, totals) tables.
 
     `table` has a `seed` column, one boolean column per channel and one column per outcome,
@@ -409,11 +476,24 @@ def decompose(table: pd.DataFrame, outcomes: Sequence[str] = OUTCOMES, channels:
         per_seed = games @ matrix.T
         low, high = _bootstrap(per_seed, n_boot, generator, level, draws)
         for i, channel in enumerate(channels):
-            rows.append({"channel": channel, "outcome": name, "value": float(per_seed[:, i].mean()),
-                         "low": float(low[i]), "high": float(high[i])})
+            rows.append(
+                {
+                    "channel": channel,
+                    "outcome": name,
+                    "value": float(per_seed[:, i].mean()),
+                    "low": float(low[i]),
+                    "high": float(high[i]),
+                }
+            )
         mean = games.mean(axis=0)
-        totals.append({"outcome": name, "all_on": float(mean[-1]), "all_off": float(mean[0]),
-                       "difference": float(mean[-1] - mean[0])})
+        totals.append(
+            {
+                "outcome": name,
+                "all_on": float(mean[-1]),
+                "all_off": float(mean[0]),
+                "difference": float(mean[-1] - mean[0]),
+            }
+        )
     return pd.DataFrame(rows), pd.DataFrame(totals)
 
 
@@ -452,17 +532,22 @@ def run_decompose(
     years = commands.common_years(configs)
     out_dir = Path(out_dir) if out_dir is not None else Path("out") / "decompose" / label
     extra = {
-        "command": "decompose", "base": label, "channels": list(CHANNELS),
-        "variants": {name: [c for c, on in zip(CHANNELS, flags) if on] for name, flags in variants().items()},
+        "command": "decompose",
+        "base": label,
+        "channels": list(CHANNELS),
+        "variants": {
+            name: [c for c, on in zip(CHANNELS, flags, strict=True) if on] for name, flags in variants().items()
+        },
         "overrides": {name: dict(changed) for name, changed in changes.items()},
     }
-    outcome = _execute(out_dir, configs, run_fn or run_outcomes, n_seeds, root_seed, years, options, progress,
-                       extra)
+    outcome = _execute(out_dir, configs, run_fn or run_outcomes, n_seeds, root_seed, years, options, progress, extra)
     lines = [f"decompose {label}: {outcome.summary}"]
     idle = inactive_channels(changes)
     if idle:
-        outcome.note(f"the base scenario already has {', '.join(idle)} off: switching it off changes "
-                     "nothing, so its Shapley value is 0")
+        outcome.note(
+            f"the base scenario already has {', '.join(idle)} off: switching it off changes "
+            "nothing, so its Shapley value is 0"
+        )
     try:
         lines += analyse(outcome, label, n_seeds, root_seed, years, n_boot, configs)
     except ResultError as exc:
@@ -474,8 +559,9 @@ def _execute(out_dir, configs, run_fn, n_seeds, root_seed, years, options, progr
     """The one call into the runner."""
     from runs import commands
 
-    return commands.execute(out_dir, configs, run_fn, n_seeds, root_seed, years, options=options,
-                            progress=progress, extra=extra)
+    return commands.execute(
+        out_dir, configs, run_fn, n_seeds, root_seed, years, options=options, progress=progress, extra=extra
+    )
 
 
 def load_runs(outcome: Outcome, n_seeds: int) -> pd.DataFrame:
@@ -503,15 +589,19 @@ def load_runs(outcome: Outcome, n_seeds: int) -> pd.DataFrame:
     per_replicate = runs.groupby("replicate")["scenario"].nunique().reindex(range(n_seeds), fill_value=0)
     incomplete = per_replicate.index[per_replicate < len(names)].tolist()
     if incomplete:
-        outcome.warn(f"{len(incomplete)} seed(s) (replicate(s) {_listed(incomplete)}) dropped from all "
-                     "variants: some of their runs failed or have not finished, and Shapley values need "
-                     "every variant of a seed")
+        outcome.warn(
+            f"{len(incomplete)} seed(s) (replicate(s) {_listed(incomplete)}) dropped from all "
+            "variants: some of their runs failed or have not finished, and Shapley values need "
+            "every variant of a seed"
+        )
     values = runs[[c for c in OUTCOMES]].to_numpy(dtype=float)
     bad = runs.loc[~np.isfinite(values).all(axis=1), "replicate"].unique().tolist()
     bad = sorted(set(bad) - set(incomplete))
     if bad:
-        outcome.warn(f"{len(bad)} seed(s) (replicate(s) {_listed(bad)}) dropped from all variants: an outcome "
-                     "is not finite in some variant")
+        outcome.warn(
+            f"{len(bad)} seed(s) (replicate(s) {_listed(bad)}) dropped from all variants: an outcome "
+            "is not finite in some variant"
+        )
     runs = runs[~runs["replicate"].isin(incomplete + bad)].reset_index(drop=True)
     if runs.empty:
         raise ResultError("no seed has all 64 variants finished")
@@ -523,8 +613,15 @@ def _listed(items: Sequence[int], limit: int = 10) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def analyse(outcome: Outcome, label: str, n_seeds: int, root_seed: int, years: float, n_boot: int,
-            configs: Mapping[str, Mapping] | None = None) -> list[str]:
+def analyse(
+    outcome: Outcome,
+    label: str,
+    n_seeds: int,
+    root_seed: int,
+    years: float,
+    n_boot: int,
+    configs: Mapping[str, Mapping] | None = None,
+) -> list[str]:
     """Shapley values, totals and the bar chart of a finished experiment; the lines to print."""
     runs = load_runs(outcome, n_seeds)
     used = int(runs["replicate"].nunique())
@@ -532,15 +629,16 @@ def analyse(outcome: Outcome, label: str, n_seeds: int, root_seed: int, years: f
     outcome.table(values, "shapley")
     outcome.table(totals, "totals")
     low_passive = _passive_text(configs)
-    title = (f"Channel decomposition of {label}: {used} seed{'s' * (used != 1)}, "
-             f"{years:g} year{'s' * (years != 1)}")
+    title = f"Channel decomposition of {label}: {used} seed{'s' * (used != 1)}, {years:g} year{'s' * (years != 1)}"
     messages = {} if runs["has_episode"].any() else {"remaining_life": "no run formed a bubble episode"}
     fig = plot_decomposition(values, totals, title, _figure_note(low_passive, n_boot), low_passive, messages)
     outcome.figure(fig, "decompose")
     episodes = float(runs["has_episode"].mean())
     censored = float(runs["first_censored"].mean())
-    lines = [f"{title} (64 variants; 95% bootstrap intervals over seeds, {n_boot} resamples)",
-             f"runs with a bubble episode: {episodes:.0%}; first episode still alive at the horizon: {censored:.0%}"]
+    lines = [
+        f"{title} (64 variants; 95% bootstrap intervals over seeds, {n_boot} resamples)",
+        f"runs with a bubble episode: {episodes:.0%}; first episode still alive at the horizon: {censored:.0%}",
+    ]
     lines += table_lines(values, totals, low_passive)
     return lines
 
@@ -553,13 +651,16 @@ def _passive_text(configs: Mapping[str, Mapping] | None) -> str:
 
 
 def _figure_note(low_passive: str, n_boot: int) -> str:
-    return ("Bars: each channel's Shapley value over the full factorial of the six channels on the same seeds; "
-            "the bars of a panel sum to all-on minus all-off (panel title). Whiskers: 95% percentile bootstrap "
-            f"over seeds ({n_boot} resamples). Off: marks at cost; round-trip revenue netted and investment as "
-            "plain cash; no partner money in rounds; passive share" + (low_passive or f" {LOW_PASSIVE_SHARE:g}")
-            + " (low value, a modelling choice); no savers' extrapolation; no earnings-based investors. Remaining "
-            "life: scenario start to the first episode's burst, the horizon if still alive, 0 without an episode "
-            "(mean = Kaplan-Meier restricted mean).")
+    return (
+        "Bars: each channel's Shapley value over the full factorial of the six channels on the same seeds; "
+        "the bars of a panel sum to all-on minus all-off (panel title). Whiskers: 95% percentile bootstrap "
+        f"over seeds ({n_boot} resamples). Off: marks at cost; round-trip revenue netted and investment as "
+        "plain cash; no partner money in rounds; passive share"
+        + (low_passive or f" {LOW_PASSIVE_SHARE:g}")
+        + " (low value, a modelling choice); no savers' extrapolation; no earnings-based investors. Remaining "
+        "life: scenario start to the first episode's burst, the horizon if still alive, 0 without an episode "
+        "(mean = Kaplan-Meier restricted mean)."
+    )
 
 
 def _number(value: float) -> str:
@@ -574,8 +675,10 @@ def table_lines(values: pd.DataFrame, totals: pd.DataFrame, low_passive: str = "
     width = max(len(CHANNEL_TEXT[c]) for c in CHANNELS) + len(low_passive) + 2
     lines = []
     for total in totals.itertuples():
-        lines.append(f"{OUTCOME_TEXT.get(total.outcome, total.outcome)} [{total.outcome}]: all on "
-                     f"{total.all_on:.3f}, all off {total.all_off:.3f}, difference {_number(total.difference)}")
+        lines.append(
+            f"{OUTCOME_TEXT.get(total.outcome, total.outcome)} [{total.outcome}]: all on "
+            f"{total.all_on:.3f}, all off {total.all_off:.3f}, difference {_number(total.difference)}"
+        )
         part = values[values["outcome"] == total.outcome]
         for row in part.itertuples():
             text = CHANNEL_TEXT.get(row.channel, row.channel) + (low_passive if row.channel == "passive" else "")
@@ -584,8 +687,14 @@ def table_lines(values: pd.DataFrame, totals: pd.DataFrame, low_passive: str = "
     return lines
 
 
-def plot_decomposition(values: pd.DataFrame, totals: pd.DataFrame, title: str, note: str | None = None,
-                       passive_text: str = "", messages: Mapping[str, str] | None = None):
+def plot_decomposition(
+    values: pd.DataFrame,
+    totals: pd.DataFrame,
+    title: str,
+    note: str | None = None,
+    passive_text: str = "",
+    messages: Mapping[str, str] | None = None,
+):
     """One panel per outcome: horizontal bars of the channels' Shapley values with interval whiskers.
 
     `messages` puts a line of text on an outcome's panel (e.g. that no run formed an episode).
@@ -602,7 +711,8 @@ def plot_decomposition(values: pd.DataFrame, totals: pd.DataFrame, title: str, n
     fig = Figure(figsize=(6.0 * cols, 2.9 * rows + 0.9), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, total in zip(axes, totals.itertuples()):
+    # strict=False: with two columns an odd number of outcomes leaves a spare panel.
+    for ax, total in zip(axes, totals.itertuples(), strict=False):
         part = values[values["outcome"] == total.outcome].reset_index(drop=True)
         y = np.arange(len(part))[::-1]
         value = part["value"].to_numpy(dtype=float)
@@ -610,16 +720,29 @@ def plot_decomposition(values: pd.DataFrame, totals: pd.DataFrame, title: str, n
         colours = ["C3" if v > 0 else "C0" for v in value]
         ax.barh(y, value, color=colours, alpha=0.8, xerr=np.clip(err, 0, None), ecolor="0.2", capsize=3)
         ax.axvline(0.0, color="0.3", lw=0.8)
-        ax.set_yticks(y, [CHANNEL_TEXT.get(c, c) + (passive_text if c == "passive" else "")
-                          for c in part["channel"]], fontsize=8)
-        ax.set_title(f"{OUTCOME_TEXT.get(total.outcome, total.outcome)}\nall on {total.all_on:.3f} - all off "
-                     f"{total.all_off:.3f} = {_number(total.difference)}", fontsize=9)
+        ax.set_yticks(
+            y, [CHANNEL_TEXT.get(c, c) + (passive_text if c == "passive" else "") for c in part["channel"]], fontsize=8
+        )
+        ax.set_title(
+            f"{OUTCOME_TEXT.get(total.outcome, total.outcome)}\nall on {total.all_on:.3f} - all off "
+            f"{total.all_off:.3f} = {_number(total.difference)}",
+            fontsize=9,
+        )
         ax.set_xlabel("Shapley value" + (" (years)" if total.outcome == "remaining_life" else ""), fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
         if messages and total.outcome in messages:
-            ax.text(0.5, 0.5, messages[total.outcome], transform=ax.transAxes, ha="center", va="center",
-                    fontsize=9, color="0.3", gid="message")
-    for ax in axes[len(outcomes):]:
+            ax.text(
+                0.5,
+                0.5,
+                messages[total.outcome],
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="0.3",
+                gid="message",
+            )
+    for ax in axes[len(outcomes) :]:
         ax.set_axis_off()
     fig.suptitle(title)
     if note:

@@ -117,9 +117,7 @@ def open_executor(options: ExecutorOptions) -> Iterator[tuple[cf.Executor, int, 
         else:
             n = options.dask_local or options.workers or os.cpu_count() or 1
             cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-                )
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
             )
             client = stack.enter_context(Client(cluster))
             where = f"dask local cluster, {n} workers"

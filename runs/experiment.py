@@ -46,13 +46,34 @@ from runs import store
 from runs.executors import EXECUTORS, ExecutorOptions, SerialExecutor, open_executor
 from runs.loader import load_experiment
 from runs.store import (
-    DONE_NAME, FAILURES_DIR, LOCK_NAME, MANIFEST_FORMAT, MANIFEST_NAME, RUNS_DIR, write_atomic,
+    DONE_NAME,
+    FAILURES_DIR,
+    LOCK_NAME,
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    RUNS_DIR,
+    write_atomic,
 )
 
 __all__ = [
-    "DONE_NAME", "EXECUTORS", "FAILURES_DIR", "HEARTBEAT_SECONDS", "LOCK_NAME", "MANIFEST_FORMAT",
-    "MANIFEST_NAME", "RESERVED_COLUMNS", "RUNS_DIR", "ExecutorOptions", "ExperimentSummary", "RunTask",
-    "SerialExecutor", "load_experiment", "open_executor", "replicate_seeds", "run_experiment", "write_atomic",
+    "DONE_NAME",
+    "EXECUTORS",
+    "FAILURES_DIR",
+    "HEARTBEAT_SECONDS",
+    "LOCK_NAME",
+    "MANIFEST_FORMAT",
+    "MANIFEST_NAME",
+    "RESERVED_COLUMNS",
+    "RUNS_DIR",
+    "ExecutorOptions",
+    "ExperimentSummary",
+    "RunTask",
+    "SerialExecutor",
+    "load_experiment",
+    "open_executor",
+    "replicate_seeds",
+    "run_experiment",
+    "write_atomic",
 ]
 
 # Reserved because load_experiment adds them to every table.
@@ -410,9 +431,7 @@ def run_experiment(
         try:
             pickle.dumps(run_fn)
         except Exception as exc:
-            raise InputError(
-                f"run_fn cannot be sent to worker processes ({exc}); define it at module level"
-            ) from None
+            raise InputError(f"run_fn cannot be sent to worker processes ({exc}); define it at module level") from None
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -422,9 +441,7 @@ def run_experiment(
     with store.exclusive(out_dir):
         old = store.read_manifest(out_dir)
         if old is None and any((out_dir / sub).exists() for sub in (RUNS_DIR, FAILURES_DIR)):
-            raise InputError(
-                f"experiment folder {out_dir} has runs but no {MANIFEST_NAME}; use a new out_dir"
-            )
+            raise InputError(f"experiment folder {out_dir} has runs but no {MANIFEST_NAME}; use a new out_dir")
         if old is not None:
             store.check_resumable(out_dir, old, scenarios, root_seed, years, n_seeds)
         store.remove_leftovers(out_dir)

@@ -45,8 +45,7 @@ def _note(fig: Figure, text: str | None, width: int = 150) -> None:
     height = fig.get_size_inches()[1]
     room = (0.14 * len(lines) + 0.08) / height
     fig.get_layout_engine().set(rect=(0, room, 1, 1 - room))
-    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7.5, ha="left", va="bottom", color="0.25",
-             gid="note")
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7.5, ha="left", va="bottom", color="0.25", gid="note")
 
 
 def message_figure(title: str, message: str) -> Figure:
@@ -55,8 +54,9 @@ def message_figure(title: str, message: str) -> Figure:
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.set_title(title)
-    ax.text(0.5, 0.5, "\n".join(textwrap.wrap(message, 80)), ha="center", va="center",
-            transform=ax.transAxes, gid="message")
+    ax.text(
+        0.5, 0.5, "\n".join(textwrap.wrap(message, 80)), ha="center", va="center", transform=ax.transAxes, gid="message"
+    )
     return fig
 
 
@@ -78,10 +78,17 @@ def fan_chart(fan: pd.DataFrame, bubble_share: pd.DataFrame, title: str, note: s
         if part.empty:
             continue
         dates = pd.to_datetime(part["date"])
-        top.fill_between(dates, part["p10"], part["p90"], color=colour, alpha=0.18, linewidth=0,
-                         label=f"{label}, 10-90% of seeds", gid=f"band:{series}")
-        top.plot(dates, part["p50"], color=colour, linewidth=1.6, label=f"{label}, median",
-                 gid=f"median:{series}")
+        top.fill_between(
+            dates,
+            part["p10"],
+            part["p90"],
+            color=colour,
+            alpha=0.18,
+            linewidth=0,
+            label=f"{label}, 10-90% of seeds",
+            gid=f"band:{series}",
+        )
+        top.plot(dates, part["p50"], color=colour, linewidth=1.6, label=f"{label}, median", gid=f"median:{series}")
     values = fan[["p10", "p90"]].to_numpy(dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
     if positive.size and positive.max() / positive.min() > 10:
@@ -90,14 +97,25 @@ def fan_chart(fan: pd.DataFrame, bubble_share: pd.DataFrame, title: str, note: s
     share_dates = pd.to_datetime(share["date"])
     most = share["share"].to_numpy(dtype=float) >= 0.5
     if most.any():
-        top.fill_between(share_dates, 0, 1, where=most, step="post", color="0.5", alpha=0.15,
-                         transform=top.get_xaxis_transform(), linewidth=0,
-                         label="most runs inside a bubble episode", gid="episodes")
+        top.fill_between(
+            share_dates,
+            0,
+            1,
+            where=most,
+            step="post",
+            color="0.5",
+            alpha=0.15,
+            transform=top.get_xaxis_transform(),
+            linewidth=0,
+            label="most runs inside a bubble episode",
+            gid="episodes",
+        )
     top.set_ylabel("AI basket (market-cap index)")
     top.set_title(title)
     top.legend(loc="upper left", fontsize=8, frameon=False)
-    bottom.fill_between(share_dates, 0, share["share"], step="post", color="0.4", alpha=0.5,
-                        linewidth=0, gid="bubble-share")
+    bottom.fill_between(
+        share_dates, 0, share["share"], step="post", color="0.4", alpha=0.5, linewidth=0, gid="bubble-share"
+    )
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("share of runs\nin a bubble")
     _date_axis(bottom)
@@ -115,28 +133,52 @@ def profit_split(table: pd.DataFrame, title: str, note: str | None = None) -> Fi
     ax = fig.add_subplot()
     data = table.sort_values("date")
     dates = pd.to_datetime(data["date"])
-    width = 0.8 * (float(np.median(np.diff(dates.to_numpy()).astype("timedelta64[D]").astype(float)))
-                   if len(dates) > 1 else 91.0)
-    parts = [("profit_real", "real (customers' money)", "C2"),
-             ("profit_roundtrip", "round-trip revenue", "C1"),
-             ("profit_marks", "marks on lab stakes", "C4")]
+    width = 0.8 * (
+        float(np.median(np.diff(dates.to_numpy()).astype("timedelta64[D]").astype(float))) if len(dates) > 1 else 91.0
+    )
+    parts = [
+        ("profit_real", "real (customers' money)", "C2"),
+        ("profit_roundtrip", "round-trip revenue", "C1"),
+        ("profit_marks", "marks on lab stakes", "C4"),
+    ]
     up = np.zeros(len(data))
     down = np.zeros(len(data))
     for column, label, colour in parts:
         values = data[column].to_numpy(dtype=float)
         values = np.where(np.isfinite(values), values, 0.0)
         base = np.where(values >= 0, up, down)
-        ax.bar(dates, values, width=width, bottom=base, color=colour, alpha=0.75,
-               label=f"reported profit: {label}", gid=f"bar:{column}")
+        ax.bar(
+            dates,
+            values,
+            width=width,
+            bottom=base,
+            color=colour,
+            alpha=0.75,
+            label=f"reported profit: {label}",
+            gid=f"bar:{column}",
+        )
         up += np.where(values >= 0, values, 0)
         down += np.where(values < 0, values, 0)
-    ax.plot(dates, data["net_income"], color="black", linewidth=1.2, marker=".",
-            label="reported net income", gid="net_income")
+    ax.plot(
+        dates,
+        data["net_income"],
+        color="black",
+        linewidth=1.2,
+        marker=".",
+        label="reported net income",
+        gid="net_income",
+    )
     if {"free_cash_flow_p10", "free_cash_flow_p90"} <= set(data.columns):
-        ax.fill_between(dates, data["free_cash_flow_p10"], data["free_cash_flow_p90"], color="C0",
-                        alpha=0.15, linewidth=0, label="free cash flow, 10-90% of seeds")
-    ax.plot(dates, data["free_cash_flow"], color="C0", linewidth=2.0,
-            label="free cash flow", gid="free_cash_flow")
+        ax.fill_between(
+            dates,
+            data["free_cash_flow_p10"],
+            data["free_cash_flow_p90"],
+            color="C0",
+            alpha=0.15,
+            linewidth=0,
+            label="free cash flow, 10-90% of seeds",
+        )
+    ax.plot(dates, data["free_cash_flow"], color="C0", linewidth=2.0, label="free cash flow", gid="free_cash_flow")
     ax.axhline(0, color="0.3", linewidth=0.6)
     ax.set_ylabel(r"\$ billion per quarter, sum over the giants (median across seeds)")
     ax.set_title(title)
@@ -178,10 +220,16 @@ def _km_panel(ax, km: pd.DataFrame, order: Sequence[str], title: str) -> None:
             continue
         years = part["timeline"].to_numpy(dtype=float) / WEEKS_PER_YEAR
         colour = f"C{i % 10}"
-        ax.fill_between(years, part["lower"], part["upper"], step="post", color=colour, alpha=0.15,
-                        linewidth=0)
-        ax.step(years, part["survival"], where="post", color=colour, linewidth=1.5,
-                label=str(scenario), gid=f"km:{scenario}")
+        ax.fill_between(years, part["lower"], part["upper"], step="post", color=colour, alpha=0.15, linewidth=0)
+        ax.step(
+            years,
+            part["survival"],
+            where="post",
+            color=colour,
+            linewidth=1.5,
+            label=str(scenario),
+            gid=f"km:{scenario}",
+        )
     ax.set_ylim(0, 1.05)
     ax.set_xlim(left=0)
     ax.set_title(title, fontsize=10)
@@ -208,8 +256,7 @@ def survival_side_by_side(
     left.set_ylabel("share of episodes not yet over")
     left.legend(fontsize=8, frameon=False, title="scenario", title_fontsize=8)
     if psy_km.empty:
-        right.text(0.5, 0.5, "no PSY episodes detected", ha="center", va="center",
-                   transform=right.transAxes)
+        right.text(0.5, 0.5, "no PSY episodes detected", ha="center", va="center", transform=right.transAxes)
     _note(fig, note)
     return fig
 
@@ -218,13 +265,10 @@ def survival_side_by_side(
 
 
 def _numeric(values: Sequence) -> bool:
-    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-               for v in values)
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
 
 
-def sweep_curves(
-    table: pd.DataFrame, param: str, title: str, burst_label: str, note: str | None = None
-) -> Figure:
+def sweep_curves(table: pd.DataFrame, param: str, title: str, burst_label: str, note: str | None = None) -> Figure:
     """Median lifetime and burst probability, with 95% intervals, against one parameter's values.
 
     table: one row per value, in sweep order, with columns `param`, median_weeks,
@@ -248,17 +292,41 @@ def sweep_curves(
     top = np.nanmax(np.concatenate([hi, longest, med, [0.1]]))
     hi_drawn = np.where(np.isfinite(hi), hi, top * 1.05)
 
-    left.plot(x[reached], med[reached], color="C0", marker="o", linestyle=style, linewidth=1.5,
-              label="median lifetime", gid="median")
+    left.plot(
+        x[reached],
+        med[reached],
+        color="C0",
+        marker="o",
+        linestyle=style,
+        linewidth=1.5,
+        label="median lifetime",
+        gid="median",
+    )
     ok = reached & np.isfinite(lo)
     if ok.any():
-        left.errorbar(x[ok], med[ok], yerr=[med[ok] - lo[ok], hi_drawn[ok] - med[ok]], fmt="none",
-                      ecolor="C0", capsize=3, alpha=0.7, label="95% CI (to the top: not reached)")
+        left.errorbar(
+            x[ok],
+            med[ok],
+            yerr=[med[ok] - lo[ok], hi_drawn[ok] - med[ok]],
+            fmt="none",
+            ecolor="C0",
+            capsize=3,
+            alpha=0.7,
+            label="95% CI (to the top: not reached)",
+        )
     missing = ~reached & np.isfinite(longest)
     if missing.any():
-        left.plot(x[missing], longest[missing], linestyle="none", marker="^", markerfacecolor="none",
-                  color="C0", markersize=8, label="not reached: median beyond the longest lifetime",
-                  gid="not-reached")
+        left.plot(
+            x[missing],
+            longest[missing],
+            linestyle="none",
+            marker="^",
+            markerfacecolor="none",
+            color="C0",
+            markersize=8,
+            label="not reached: median beyond the longest lifetime",
+            gid="not-reached",
+        )
     left.set_ylim(bottom=0)
     left.set_ylabel("median bubble lifetime (years)")
     left.legend(fontsize=8, frameon=False, loc="best")
@@ -269,8 +337,7 @@ def sweep_curves(
     if numeric:
         right.fill_between(x, low, high, color="C3", alpha=0.15, linewidth=0, label="95% CI")
     else:
-        right.errorbar(x, p, yerr=[p - low, high - p], fmt="none", ecolor="C3", capsize=3, alpha=0.7,
-                       label="95% CI")
+        right.errorbar(x, p, yerr=[p - low, high - p], fmt="none", ecolor="C3", capsize=3, alpha=0.7, label="95% CI")
     right.set_ylim(0, 1.02)
     right.set_ylabel(burst_label)
     right.legend(fontsize=8, frameon=False)
@@ -279,16 +346,28 @@ def sweep_curves(
         if not numeric:
             ax.set_xticks(x, [str(v) for v in values])
             ax.set_xlim(-0.5, len(values) - 0.5)
-        for xi, n in zip(x, table["n_episodes"]):
-            ax.annotate(f"n={n}", (xi, 0), xytext=(0, 3), textcoords="offset points", ha="center",
-                        fontsize=7, color="0.4", xycoords=("data", "axes fraction"))
+        for xi, n in zip(x, table["n_episodes"], strict=True):
+            ax.annotate(
+                f"n={n}",
+                (xi, 0),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                color="0.4",
+                xycoords=("data", "axes fraction"),
+            )
     fig.suptitle(title)
     _note(fig, note)
     return fig
 
 
 def sweep_heatmaps(
-    table: pd.DataFrame, param_x: str, param_y: str, title: str, burst_label: str,
+    table: pd.DataFrame,
+    param_x: str,
+    param_y: str,
+    title: str,
+    burst_label: str,
     note: str | None = None,
 ) -> Figure:
     """Heat maps of median lifetime (years) and burst probability over a two-parameter grid.
@@ -298,7 +377,7 @@ def sweep_heatmaps(
     """
     xs = list(dict.fromkeys(table[param_x]))
     ys = list(dict.fromkeys(table[param_y]))
-    index = {(a, b): i for i, (a, b) in enumerate(zip(table[param_x], table[param_y]))}
+    index = {(a, b): i for i, (a, b) in enumerate(zip(table[param_x], table[param_y], strict=True))}
 
     def grid(column: str, scale: float = 1.0) -> np.ndarray:
         out = np.full((len(ys), len(xs)), np.nan)

@@ -83,9 +83,7 @@ _BUBBLES: list[tuple[str, str, str, str, str | None, str]] = [
 
 
 def _dates(values: list[str | None]) -> pd.Series:
-    return pd.Series(
-        np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[s]")
-    )
+    return pd.Series(np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[s]"))
 
 
 def historical_lifetimes() -> pd.DataFrame:
@@ -94,7 +92,7 @@ def historical_lifetimes() -> pd.DataFrame:
     Columns: name, start, peak, burst, trough (NaT where not given), lifetime_months,
     lifetime_weeks (both from start to burst, calendar averages), note.
     """
-    names, starts, peaks, bursts, troughs, notes = zip(*_BUBBLES)
+    names, starts, peaks, bursts, troughs, notes = zip(*_BUBBLES, strict=True)
     table = pd.DataFrame(
         {
             "name": list(names),

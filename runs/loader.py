@@ -57,19 +57,13 @@ def load_experiment(
     unknown = [s for s in wanted if s not in known]
     if unknown:
         raise InputError(f"scenario(s) {unknown} not in experiment {out_dir} (it has {known})")
-    if tables is None:
-        projection = None
-    elif isinstance(tables, Mapping):
-        projection = {name: (None if columns is None else _column_list(name, columns))
-                      for name, columns in tables.items()}
-    elif isinstance(tables, str):
-        raise InputError(f"tables must be a list of table names or a mapping, got the string {tables!r}")
-    else:
-        projection = dict.fromkeys(tables)
+    projection = _projection(tables)
 
-    runs = [(scenario, replicate, folder)
-            for scenario in wanted
-            for replicate, folder in store.finished_runs(out_dir, scenario)]
+    runs = [
+        (scenario, replicate, folder)
+        for scenario in wanted
+        for replicate, folder in store.finished_runs(out_dir, scenario)
+    ]
 
     pieces: dict[str, list[pd.DataFrame]] = {}
     seen: dict[str, set[str]] = {}  # the columns each table's files have, over all runs
@@ -105,8 +99,7 @@ def load_experiment(
             absent = [c for c in columns or () if not _select(sorted(seen[name]), [c])]
             if absent:
                 raise InputError(
-                    f"column(s) {absent} not in table {name!r} of experiment {out_dir} "
-                    f"(it has {sorted(seen[name])})"
+                    f"column(s) {absent} not in table {name!r} of experiment {out_dir} (it has {sorted(seen[name])})"
                 )
 
     result = {}
@@ -115,6 +108,17 @@ def load_experiment(
         frames = [f for f in pieces[name] if len(f)] or pieces[name][:1]
         result[name] = pd.concat(frames, ignore_index=True)
     return result
+
+
+def _projection(tables: Tables | None) -> dict[str, list[str] | None] | None:
+    """The columns to read per table name (None: every column), or None for every table."""
+    if tables is None:
+        return None
+    if isinstance(tables, Mapping):
+        return {name: (None if columns is None else _column_list(name, columns)) for name, columns in tables.items()}
+    if isinstance(tables, str):
+        raise InputError(f"tables must be a list of table names or a mapping, got the string {tables!r}")
+    return dict.fromkeys(tables)
 
 
 def _column_list(table: str, columns: Sequence[str]) -> list[str]:

@@ -11,6 +11,7 @@ can still be reached as attributes of this module), and the `python -m runs psy`
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -22,8 +23,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Names of runs.psy_critical that callers may still reach as runs.psy.<name>.
-_CRITICAL = ("LEVELS", "DEFAULT_SEED", "DEFAULT_REPS", "CriticalValues", "simulate_null",
-             "default_cache_dir", "critical_values")
+_CRITICAL = (
+    "LEVELS",
+    "DEFAULT_SEED",
+    "DEFAULT_REPS",
+    "CriticalValues",
+    "simulate_null",
+    "default_cache_dir",
+    "critical_values",
+)
 # Rows of the (r1, r2) grid handled per numpy pass: small enough that a block and its
 # temporaries stay in cache, large enough that the Python loop over blocks costs nothing.
 _BLOCK_ELEMENTS = 1 << 16
@@ -61,8 +69,7 @@ def min_window_size(T: int, r0: float | None = None, lag: int = 0) -> int:
     need = 2 * int(lag) + 4
     if w0 < need:
         raise ValueError(
-            f"the smallest window has {w0} observations (r0={r0:.4g}, T={T}); "
-            f"lag {lag} needs at least {need}"
+            f"the smallest window has {w0} observations (r0={r0:.4g}, T={T}); lag {lag} needs at least {need}"
         )
     if w0 > T:
         raise ValueError(f"the smallest window ({w0} observations) is longer than the series ({T})")
@@ -159,9 +166,7 @@ def _lagk_blocks(y: np.ndarray, w0: int, lag: int) -> Iterator[tuple[int, int, n
     T, p = y.size, lag + 2
     dy = np.diff(y)
     t = np.arange(lag + 1, T)
-    v = np.column_stack(
-        [np.ones(t.size), y[t - 1]] + [dy[t - 1 - i] for i in range(1, lag + 1)] + [dy[t - 1]]
-    )
+    v = np.column_stack([np.ones(t.size), y[t - 1]] + [dy[t - 1 - i] for i in range(1, lag + 1)] + [dy[t - 1]])
     # Q[i] sums observations t <= i; window [r1, r2] uses t in (r1 + lag, r2].
     Q = np.zeros((T, p + 1, p + 1))
     np.cumsum(v[:, :, None] * v[:, None, :], axis=0, out=Q[lag + 1 :])
@@ -188,10 +193,8 @@ def _solve_each(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """Batch solve that leaves NaN for singular windows (e.g. a flat stretch of data)."""
     out = np.full(rhs.shape, np.nan)
     for i in range(A.shape[0]):
-        try:
+        with contextlib.suppress(np.linalg.LinAlgError):
             out[i] = np.linalg.solve(A[i], rhs[i])
-        except np.linalg.LinAlgError:
-            pass
     return out
 
 
@@ -294,7 +297,10 @@ def _cv_sequence(cv, T: int, window: int, lag: int, n_reps: int | None, seed: in
 
     if cv is None:
         cv = psy_critical.critical_values(
-            T, window / T, lag, cache_dir=cache_dir,
+            T,
+            window / T,
+            lag,
+            cache_dir=cache_dir,
             n_reps=psy_critical.DEFAULT_REPS if n_reps is None else n_reps,
             seed=psy_critical.DEFAULT_SEED if seed is None else seed,
         )

@@ -37,15 +37,23 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--column", required=True, metavar="NAME", help="column holding the series")
     parser.add_argument("--date-column", metavar="NAME", help="column labelling each observation")
     parser.add_argument("--log", action="store_true", help="test the log of the series")
-    parser.add_argument("--min-window", type=int, metavar="N",
-                        help="smallest window in observations "
-                        "(default floor((0.01 + 1.8/sqrt(T)) T))")
+    parser.add_argument(
+        "--min-window",
+        type=int,
+        metavar="N",
+        help="smallest window in observations (default floor((0.01 + 1.8/sqrt(T)) T))",
+    )
     parser.add_argument("--lag", type=int, default=0, metavar="K", help="ADF lag order (default 0)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the episodes as a JSON list of {start, end, duration}")
-    parser.add_argument("--reps", type=int, default=DEFAULT_REPS, metavar="N",
-                        help="Monte Carlo replications for critical values "
-                        f"(default {DEFAULT_REPS}; cached)")
+    parser.add_argument(
+        "--json", action="store_true", help="print the episodes as a JSON list of {start, end, duration}"
+    )
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=DEFAULT_REPS,
+        metavar="N",
+        help=f"Monte Carlo replications for critical values (default {DEFAULT_REPS}; cached)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -104,24 +112,17 @@ def run(args) -> int:
     if args.reps < 20:
         raise InputError(f"--reps must be at least 20 to estimate a 95% quantile, got {args.reps}")
     if args.min_window is not None and args.min_window < 1:
-        raise InputError(
-            f"--min-window must be a positive number of observations, got {args.min_window}"
-        )
+        raise InputError(f"--min-window must be a positive number of observations, got {args.min_window}")
     y, dates = _read_series(args)
     T = y.size
     if args.min_window is not None and args.min_window > T:
-        raise InputError(
-            f"--min-window {args.min_window} is longer than the series in {args.file} "
-            f"({T} observations)"
-        )
+        raise InputError(f"--min-window {args.min_window} is longer than the series in {args.file} ({T} observations)")
     r0 = None if args.min_window is None else args.min_window / max(T, 1)
     try:
         w0 = min_window_size(T, r0, args.lag)
         prepared = _prepare(y)
     except ValueError as exc:
-        raise InputError(
-            f"column {args.column!r} in {args.file} ({T} observations): {exc}"
-        ) from None
+        raise InputError(f"column {args.column!r} in {args.file} ({T} observations): {exc}") from None
     bs, forward = _recursive(prepared, w0, args.lag)
     cv = critical_values(T, w0 / T, args.lag, n_reps=args.reps)
     found = episodes(bs, cv.bsadf_95, math.log(T), dates)
@@ -131,19 +132,20 @@ def run(args) -> int:
     if args.json:
         rows = [
             {"start": _plain(start), "end": _plain(end), "duration": int(duration)}
-            for start, end, duration in zip(found[label], found[label_end], found["duration"])
+            for start, end, duration in zip(found[label], found[label_end], found["duration"], strict=True)
         ]
         print(json.dumps(rows, indent=2))
         return 0
 
     series = f"log {args.column}" if args.log else args.column
     print(f"PSY (2015) bubble test: {series} in {args.file}")
-    print(f"  T = {T} observations, smallest window {w0} (r0 = {w0 / T:.4f}), lag {args.lag}, "
-          f"critical values from {cv.n_reps} Monte Carlo replications")
+    print(
+        f"  T = {T} observations, smallest window {w0} (r0 = {w0 / T:.4f}), lag {args.lag}, "
+        f"critical values from {cv.n_reps} Monte Carlo replications"
+    )
     print(f"  GSADF = {np.nanmax(bs):7.3f}   95% critical value {cv.gsadf[0.95]:.3f}")
     print(f"  SADF  = {np.nanmax(forward):7.3f}   95% critical value {cv.sadf[0.95]:.3f}")
-    print("Episodes with BSADF above its 95% critical value for at least "
-          f"log T = {math.log(T):.1f} observations:")
+    print(f"Episodes with BSADF above its 95% critical value for at least log T = {math.log(T):.1f} observations:")
     if found.empty:
         print("  none")
         return 0
@@ -152,7 +154,7 @@ def run(args) -> int:
             "origination": found[label].map(str),
             "termination": [
                 f"{end} (ongoing)" if ongoing else str(end)
-                for end, ongoing in zip(found[label_end], found["ongoing"])
+                for end, ongoing in zip(found[label_end], found["ongoing"], strict=True)
             ],
             "duration": found["duration"],
         }

@@ -127,10 +127,17 @@ def critical_values(
         raise ValueError(f"n_reps must be a positive integer, got {n_reps!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    key = {"version": _CACHE_VERSION, "T": int(T), "window": w0, "lag": int(lag),
-           "n_reps": int(n_reps), "seed": int(seed)}
-    path = _cache_path(Path(cache_dir) if cache_dir is not None else default_cache_dir(),
-                       T, w0, int(lag), int(n_reps), int(seed))
+    key = {
+        "version": _CACHE_VERSION,
+        "T": int(T),
+        "window": w0,
+        "lag": int(lag),
+        "n_reps": int(n_reps),
+        "seed": int(seed),
+    }
+    path = _cache_path(
+        Path(cache_dir) if cache_dir is not None else default_cache_dir(), T, w0, int(lag), int(n_reps), int(seed)
+    )
     stored = _read_cache(path, key)
     if stored is None:
         draws = simulate_null(int(T), w0, int(lag), int(n_reps), int(seed))
@@ -142,15 +149,18 @@ def critical_values(
         except OSError as exc:
             # The values are already computed; a read-only or full disk should cost the
             # next run a recomputation, not this run its answer.
-            warnings.warn(
-                f"could not cache PSY critical values in {path.parent}: {exc}", stacklevel=2
-            )
+            warnings.warn(f"could not cache PSY critical values in {path.parent}: {exc}", stacklevel=2)
     sadf_q = np.quantile(stored["sadf"], LEVELS)
     gsadf_q = np.quantile(stored["gsadf"], LEVELS)
     return CriticalValues(
-        T=int(T), window=w0, lag=int(lag), n_reps=int(n_reps), seed=int(seed),
-        sadf={lv: float(q) for lv, q in zip(LEVELS, sadf_q)},
-        gsadf={lv: float(q) for lv, q in zip(LEVELS, gsadf_q)},
+        T=int(T),
+        window=w0,
+        lag=int(lag),
+        n_reps=int(n_reps),
+        seed=int(seed),
+        sadf={lv: float(q) for lv, q in zip(LEVELS, sadf_q, strict=True)},
+        gsadf={lv: float(q) for lv, q in zip(LEVELS, gsadf_q, strict=True)},
         bsadf={lv: stored["bsadf_q"][i] for i, lv in enumerate(LEVELS)},
-        sadf_draws=stored["sadf"], gsadf_draws=stored["gsadf"],
+        sadf_draws=stored["sadf"],
+        gsadf_draws=stored["gsadf"],
     )

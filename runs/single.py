@@ -28,15 +28,19 @@ _DESCRIPTION = __doc__.split(": ", 1)[1][:1].upper() + __doc__.split(": ", 1)[1]
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "single", help="one run: tables and a figure", description=_DESCRIPTION,
+        "single",
+        help="one run: tables and a figure",
+        description=_DESCRIPTION,
         epilog="example:\n  python -m runs single --scenario strict --seed 7 --years 5 --out out/single",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scenario", default="baseline", metavar="NAME",
-                        help="scenario name or TOML path (default: baseline)")
+    parser.add_argument(
+        "--scenario", default="baseline", metavar="NAME", help="scenario name or TOML path (default: baseline)"
+    )
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: the scenario's)")
-    parser.add_argument("--years", type=float, default=None, metavar="Y",
-                        help="horizon in years (default: the scenario's run.years)")
+    parser.add_argument(
+        "--years", type=float, default=None, metavar="Y", help="horizon in years (default: the scenario's run.years)"
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to")
     parser.set_defaults(func=main)
 
@@ -77,7 +81,9 @@ def run_figure(tables: dict) -> Figure:
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True)
     top.plot(dates, steps["basket_price"] / 1000.0, color="tab:blue", label="AI basket market cap")
-    top.plot(dates, steps["basket_fundamental"] / 1000.0, color="tab:green", label="fundamental value (real cash flows)")
+    top.plot(
+        dates, steps["basket_fundamental"] / 1000.0, color="tab:green", label="fundamental value (real cash flows)"
+    )
     for row in episodes.itertuples():
         begin = max(pd.Timestamp(row.start), dates.iloc[0])
         end = dates.iloc[-1] if row.censored else pd.Timestamp(row.burst)
@@ -85,8 +91,10 @@ def run_figure(tables: dict) -> Figure:
     top.set_ylabel("$ trillion")
     rule = ""
     if definition is not None:
-        rule = (f" (shaded: bubble episodes, price/fundamental > {1 + definition.theta:g} for "
-                f"{definition.confirm_weeks} weeks, until a {definition.drawdown:.0%} drawdown or back under)")
+        rule = (
+            f" (shaded: bubble episodes, price/fundamental > {1 + definition.theta:g} for "
+            f"{definition.confirm_weeks} weeks, until a {definition.drawdown:.0%} drawdown or back under)"
+        )
     top.set_title("The four giants: price against fundamental value" + rule, fontsize=9)
     top.legend(loc="upper left")
 
@@ -98,7 +106,11 @@ def run_figure(tables: dict) -> Figure:
     positive = by_quarter[["profit_real", "profit_roundtrip", "profit_marks"]].clip(lower=0.0)
     negative = by_quarter[["profit_real", "profit_roundtrip", "profit_marks"]].clip(upper=0.0)
     colors = {"profit_real": "tab:gray", "profit_roundtrip": "tab:orange", "profit_marks": "tab:purple"}
-    labels = {"profit_real": "real profit", "profit_roundtrip": "round-trip revenue", "profit_marks": "marks on lab stakes"}
+    labels = {
+        "profit_real": "real profit",
+        "profit_roundtrip": "round-trip revenue",
+        "profit_marks": "marks on lab stakes",
+    }
     up = pd.Series(0.0, index=by_quarter.index)
     down = pd.Series(0.0, index=by_quarter.index)
     for column in colors:
@@ -140,8 +152,10 @@ def main(args) -> int:
     episodes = tables["episodes"]
     for row in episodes.itertuples():
         end = "still going at the horizon" if row.censored else f"burst {row.burst} ({row.cause})"
-        print(f"episode: start {row.start}, peak {row.peak} at {row.peak_pf:.2f}x fundamental, {end}; "
-              f"lifetime {row.lifetime_weeks / 52:.1f} years")
+        print(
+            f"episode: start {row.start}, peak {row.peak} at {row.peak_pf:.2f}x fundamental, {end}; "
+            f"lifetime {row.lifetime_weeks / 52:.1f} years"
+        )
     if episodes.empty:
         print("no bubble episode in this run")
     return 0

@@ -104,7 +104,7 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def iso(timestamp: float) -> str:
-    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.fromtimestamp(timestamp, _dt.UTC).isoformat(timespec="seconds")
 
 
 def run_dir(out_dir: Path, scenario: str, replicate: int) -> Path:
@@ -246,9 +246,7 @@ def write_manifest(out_dir: Path, manifest: dict) -> None:
     write_json_atomic(out_dir / MANIFEST_NAME, manifest)
 
 
-def check_resumable(
-    out_dir: Path, old: dict, scenarios: dict, root_seed: int, years: Any, n_seeds: int
-) -> None:
+def check_resumable(out_dir: Path, old: dict, scenarios: dict, root_seed: int, years: Any, n_seeds: int) -> None:
     """InputError unless the manifest `old` describes the experiment asked for now."""
     where = f"experiment folder {out_dir} holds a different experiment"
     hint = "use a new out_dir or the original settings"
@@ -256,9 +254,7 @@ def check_resumable(
         raise InputError(f"{where} (manifest format {old.get('format')!r}); {hint}")
     if old.get("scenarios") != scenarios:
         old_s, new_s = old.get("scenarios") or {}, scenarios
-        changed = sorted(
-            set(old_s) ^ set(new_s) | {k for k in set(old_s) & set(new_s) if old_s[k] != new_s[k]}
-        )
+        changed = sorted(set(old_s) ^ set(new_s) | {k for k in set(old_s) & set(new_s) if old_s[k] != new_s[k]})
         raise InputError(f"{where}: scenarios differ ({', '.join(changed)}); {hint}")
     params = old.get("parameters") or {}
     if params.get("root_seed") != root_seed:
@@ -266,6 +262,4 @@ def check_resumable(
     if params.get("years") is None or float(params["years"]) != float(years):
         raise InputError(f"{where}: years {params.get('years')!r} there, {years!r} now; {hint}")
     if n_seeds < int(params.get("n_seeds", 0)):
-        raise InputError(
-            f"{where}: n_seeds {params.get('n_seeds')} there, {n_seeds} now; n_seeds may only grow"
-        )
+        raise InputError(f"{where}: n_seeds {params.get('n_seeds')} there, {n_seeds} now; n_seeds may only grow")

@@ -136,6 +136,8 @@ def _finite_or_nan(value: float) -> float:
 
 def _median_text(median: float, lower: float, upper: float, longest: float, unit: str) -> str:
     """The median and its interval in words, saying plainly when a value is not reached."""
+    if math.isfinite(median) and not math.isfinite(lower):
+        return f"{median:.1f} {unit} (no interval: a single run)"
     if math.isfinite(median):
         top = f"{upper:.1f}" if math.isfinite(upper) else "not reached"
         return f"{median:.1f} {unit} (95% CI {lower:.1f} to {top})"
@@ -152,16 +154,17 @@ def _rmst(fitter: KaplanMeierFitter, horizon_weeks: float) -> tuple[float, float
     times = np.append(curve.index.to_numpy(dtype=float), np.inf)
     values = curve.to_numpy(dtype=float)
     widths = np.clip(np.minimum(times[1:], horizon_weeks) - times[:-1], 0.0, None)
-    pieces = values * widths                     # area of each step up to the horizon
+    pieces = values * widths  # area of each step up to the horizon
     mean = float(pieces.sum())
     table = fitter.event_table
     event_times = table.index.to_numpy(dtype=float)
     deaths, at_risk = table["observed"].to_numpy(dtype=float), table["at_risk"].to_numpy(dtype=float)
-    after = np.cumsum(pieces[::-1])[::-1]         # area from each step's start to the horizon
+    after = np.cumsum(pieces[::-1])[::-1]  # area from each step's start to the horizon
     area_after = np.interp(event_times, curve.index.to_numpy(dtype=float), after)
     usable = (deaths > 0) & (event_times <= horizon_weeks) & (at_risk > deaths)
-    variance = float(np.sum(area_after[usable] ** 2 * deaths[usable]
-                            / (at_risk[usable] * (at_risk[usable] - deaths[usable]))))
+    variance = float(
+        np.sum(area_after[usable] ** 2 * deaths[usable] / (at_risk[usable] * (at_risk[usable] - deaths[usable])))
+    )
     return mean, variance
 
 
@@ -175,6 +178,16 @@ def _bootstrap_by_seed(group: pd.DataFrame, horizon_weeks: float, draws: int, se
     whole runs (seeds) with replacement, so episodes of one run move together."""
     rng = np.random.default_rng(seed)
     runs = [frame for _, frame in group.groupby("seed", sort=True)]
+    if len(runs) < 2:  # one run: resampling it says nothing about the spread between runs
+        keys = [
+            "median_lower_weeks",
+            "median_upper_weeks",
+            "rmst_lower_weeks",
+            "rmst_upper_weeks",
+            "p_burst_lower",
+            "p_burst_upper",
+        ]
+        return dict.fromkeys(keys, float("nan"))
     medians, means, bursts = [], [], []
     for _ in range(draws):
         sample = pd.concat([runs[i] for i in rng.integers(0, len(runs), len(runs))], ignore_index=True)
@@ -189,13 +202,22 @@ def _bootstrap_by_seed(group: pd.DataFrame, horizon_weeks: float, draws: int, se
         return _finite_or_nan(low), _finite_or_nan(high)
 
     (m_low, m_high), (r_low, r_high), (b_low, b_high) = interval(medians), interval(means), interval(bursts)
-    return {"median_lower_weeks": m_low, "median_upper_weeks": m_high, "rmst_lower_weeks": r_low,
-            "rmst_upper_weeks": r_high, "p_burst_lower": b_low, "p_burst_upper": b_high}
+    return {
+        "median_lower_weeks": m_low,
+        "median_upper_weeks": m_high,
+        "rmst_lower_weeks": r_low,
+        "rmst_upper_weeks": r_high,
+        "p_burst_lower": b_low,
+        "p_burst_upper": b_high,
+    }
 
 
 def lifetime_summary(
-    lifetimes: pd.DataFrame, horizon_weeks: float, scenarios: Sequence[str] | None = None,
-    bootstrap_draws: int = BOOTSTRAP_DRAWS, bootstrap_seed: int = BOOTSTRAP_SEED,
+    lifetimes: pd.DataFrame,
+    horizon_weeks: float,
+    scenarios: Sequence[str] | None = None,
+    bootstrap_draws: int = BOOTSTRAP_DRAWS,
+    bootstrap_seed: int = BOOTSTRAP_SEED,
 ) -> pd.DataFrame:
     """One row per scenario: episode counts, median lifetime, restricted mean, P(burst by horizon).
 
@@ -248,22 +270,28 @@ def lifetime_summary(
                 ends = median_survival_times(fitter.confidence_interval_survival_function_)
                 band = _at(fitter.confidence_interval_survival_function_, horizon_weeks)
                 spread = 1.959964 * math.sqrt(max(variance, 0.0))
-                bounds = {"median_lower_weeks": _finite_or_nan(ends.iloc[0, 0]),
-                          "median_upper_weeks": _finite_or_nan(ends.iloc[0, 1]),
-                          "rmst_lower_weeks": max(rmst - spread, 0.0),
-                          "rmst_upper_weeks": min(rmst + spread, float(horizon_weeks)),
-                          # A high survival bound is a low burst bound.
-                          "p_burst_lower": 1.0 - float(band.iloc[1]),
-                          "p_burst_upper": 1.0 - float(band.iloc[0])}
+                bounds = {
+                    "median_lower_weeks": _finite_or_nan(ends.iloc[0, 0]),
+                    "median_upper_weeks": _finite_or_nan(ends.iloc[0, 1]),
+                    "rmst_lower_weeks": max(rmst - spread, 0.0),
+                    "rmst_upper_weeks": min(rmst + spread, float(horizon_weeks)),
+                    # A high survival bound is a low burst bound.
+                    "p_burst_lower": 1.0 - float(band.iloc[1]),
+                    "p_burst_upper": 1.0 - float(band.iloc[0]),
+                }
                 interval = "Kaplan-Meier band; Greenwood variance for the restricted mean"
             lower, upper = bounds["median_lower_weeks"], bounds["median_upper_weeks"]
             row.update(
                 bounds,
                 median_weeks=_finite_or_nan(median),
                 median_reached=math.isfinite(median),
-                median_text=_median_text(median, lower if math.isfinite(lower) else math.nan,
-                                         upper if math.isfinite(upper) else math.inf,
-                                         group["lifetime_weeks"].max(), "weeks"),
+                median_text=_median_text(
+                    median,
+                    lower if math.isfinite(lower) else math.nan,
+                    upper if math.isfinite(upper) else math.inf,
+                    group["lifetime_weeks"].max(),
+                    "weeks",
+                ),
                 rmst_weeks=rmst,
                 p_burst=1.0 - float(_at(fitter.survival_function_.iloc[:, 0], horizon_weeks)),
                 interval=interval,
@@ -281,9 +309,7 @@ def logrank(lifetimes: pd.DataFrame) -> float:
     data = _clean(lifetimes)
     if data["scenario"].nunique() < 2 or data["censored"].all():
         return float("nan")
-    result = multivariate_logrank_test(
-        data["lifetime_weeks"], data["scenario"], event_observed=~data["censored"]
-    )
+    result = multivariate_logrank_test(data["lifetime_weeks"], data["scenario"], event_observed=~data["censored"])
     return float(result.p_value)
 
 
@@ -337,9 +363,7 @@ def plot_survival(
         left = 0.45 + 0.075 * max([10] + [len(s) for s in order])
         bottom = 0.75 + 0.17 * n_rows + 0.45
         width, height = fig.get_size_inches()
-        fig.subplots_adjust(
-            left=left / width, right=1 - 3.2 / width, top=1 - 0.45 / height, bottom=bottom / height
-        )
+        fig.subplots_adjust(left=left / width, right=1 - 3.2 / width, top=1 - 0.45 / height, bottom=bottom / height)
     else:
         fig = ax.figure
 
@@ -358,7 +382,11 @@ def plot_survival(
             text = f"median not reached (> {group['lifetime_weeks'].max() / WEEKS_PER_YEAR:.1f} y)"
         label = f"{scenario} (n={len(group)})\n{text}"
         fitter.plot_survival_function(
-            ax=ax, color=f"C{i % 10}", label=label, ci_alpha=0.2, show_censors=True,
+            ax=ax,
+            color=f"C{i % 10}",
+            label=label,
+            ci_alpha=0.2,
+            show_censors=True,
             censor_styles={"marker": "|", "ms": 5, "mew": 0.8},
         )
         for line in ax.get_lines():
@@ -368,10 +396,10 @@ def plot_survival(
         labels.append(scenario)
 
     marks = history.sort_values("lifetime_weeks")
-    longest = max(
-        [data["lifetime_weeks"].max() if len(data) else 0.0, horizon_weeks or 0.0]
-        + list(marks["lifetime_weeks"])
-    ) / WEEKS_PER_YEAR
+    longest = (
+        max([data["lifetime_weeks"].max() if len(data) else 0.0, horizon_weeks or 0.0] + list(marks["lifetime_weeks"]))
+        / WEEKS_PER_YEAR
+    )
     ax.set_xlim(0, max(longest * 1.03, 0.5))
     ax.set_ylim(0, 1.05)
     span = ax.get_xlim()[1]
@@ -381,7 +409,12 @@ def plot_survival(
     for j, (_, bubble) in enumerate(marks.iterrows()):
         x = float(bubble["lifetime_weeks"]) / WEEKS_PER_YEAR
         line = ax.axvline(
-            x, color="0.35", linestyle="--", linewidth=0.9, zorder=1, gid=f"history:{bubble['name']}",
+            x,
+            color="0.35",
+            linestyle="--",
+            linewidth=0.9,
+            zorder=1,
+            gid=f"history:{bubble['name']}",
             label="historical bubbles, start to burst" if j == 0 else "_nolegend_",
         )
         if j == 0:
@@ -390,15 +423,28 @@ def plot_survival(
         level = (level + 1) % 3 if x - previous_x < 0.04 * span else 0
         previous_x = x
         ax.text(
-            x, 0.99 - 0.2 * level, str(bubble["name"]), transform=ax.get_xaxis_transform(),
-            rotation=90, ha="right", va="top", fontsize=7, color="0.25",
+            x,
+            0.99 - 0.2 * level,
+            str(bubble["name"]),
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="0.25",
             gid=f"history-label:{bubble['name']}",
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1},
         )
     if horizon_weeks is not None:
         legend_handles.append(
-            ax.axvline(horizon_weeks / WEEKS_PER_YEAR, color="black", linestyle=":", linewidth=1.0,
-                       label="end of simulation", gid="horizon")
+            ax.axvline(
+                horizon_weeks / WEEKS_PER_YEAR,
+                color="black",
+                linestyle=":",
+                linewidth=1.0,
+                label="end of simulation",
+                gid="horizon",
+            )
         )
 
     ax.set_xlabel("bubble lifetime, start to burst (years; 1 year = 52 weeks)")
@@ -408,8 +454,14 @@ def plot_survival(
     if len(order) < 2:
         legend_title = "log-rank test: n/a (needs two scenarios)"
     ax.legend(
-        handles=legend_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-        title=legend_title, title_fontsize=8, frameon=False, labelspacing=0.9,
+        handles=legend_handles,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        title=legend_title,
+        title_fontsize=8,
+        frameon=False,
+        labelspacing=0.9,
     )
     if fitters:
         from lifelines.plotting import add_at_risk_counts
@@ -417,7 +469,13 @@ def plot_survival(
         add_at_risk_counts(*fitters, ax=ax, fig=fig, labels=labels, rows_to_show=["At risk"], ypos=-0.6)
     note = definition_note or "not stated"
     fig.text(
-        0.01, 0.01, f"Bubble definition: {note}", fontsize=8, ha="left", va="bottom", wrap=True,
+        0.01,
+        0.01,
+        f"Bubble definition: {note}",
+        fontsize=8,
+        ha="left",
+        va="bottom",
+        wrap=True,
         gid="definition",
     )
     return fig

@@ -34,7 +34,8 @@ MAX_PARAMS = 2
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sweep", help="median lifetime and burst probability over a grid of one or two parameters",
+        "sweep",
+        help="median lifetime and burst probability over a grid of one or two parameters",
         description=commands.describe(__doc__) + "\n\n"
         "Runs (or resumes) one scenario at every point of a grid of one or two scenario fields, on\n"
         "the same paired seeds at every point. Writes sweep.parquet (per point: episode counts,\n"
@@ -45,9 +46,13 @@ def add_parser(subparsers) -> None:
         "--out out/sweep",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("grid", nargs="+", metavar="PARAM=V1,V2,...",
-                        help="a scenario field (economy.interest_rate, labs.OpenAI.revenue_growth) or "
-                        "short name (interest_rate) and its values; one or two of them")
+    parser.add_argument(
+        "grid",
+        nargs="+",
+        metavar="PARAM=V1,V2,...",
+        help="a scenario field (economy.interest_rate, labs.OpenAI.revenue_growth) or "
+        "short name (interest_rate) and its values; one or two of them",
+    )
     commands.add_experiment_options(parser, seeds=DEFAULT_SEEDS)
     parser.set_defaults(func=main)
 
@@ -55,10 +60,17 @@ def add_parser(subparsers) -> None:
 def main(args: argparse.Namespace) -> int:
     commands.check_counts(args)
     outcome, lines = run_sweep(
-        parse_grid(args.grid), args.scenario, n_seeds=args.seeds, out_dir=args.out,
-        root_seed=args.root_seed, years=commands.years_option(args),
-        overrides=commands.parse_overrides(args.set), measure=args.measure, episodes=args.episode_kind,
-        run_fn=commands.run_function(args.run_fn), options=ExecutorOptions.from_args(args),
+        parse_grid(args.grid),
+        args.scenario,
+        n_seeds=args.seeds,
+        out_dir=args.out,
+        root_seed=args.root_seed,
+        years=commands.years_option(args),
+        overrides=commands.parse_overrides(args.set),
+        measure=args.measure,
+        episodes=args.episode_kind,
+        run_fn=commands.run_function(args.run_fn),
+        options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
 
@@ -87,7 +99,10 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list]:
 
 
 def grid_points(
-    grid: Mapping[str, Sequence], scenario: str, overrides: Mapping[str, Any] | None, years: float | None,
+    grid: Mapping[str, Sequence],
+    scenario: str,
+    overrides: Mapping[str, Any] | None,
+    years: float | None,
 ) -> list[tuple[dict[str, Any], commands.Resolved]]:
     """Every grid point as (its values, the resolved scenario); InputError naming a bad parameter."""
     overrides = dict(overrides or {})
@@ -103,7 +118,7 @@ def grid_points(
     commands.resolve(scenario, overrides, years)  # a bad --set or scenario is reported as such
     points = []
     for combo in itertools.product(*grid.values()):
-        values = dict(zip(grid, combo))
+        values = dict(zip(grid, combo, strict=True))
         try:
             resolved = commands.resolve(scenario, {**overrides, **values}, years)
         except InputError as exc:
@@ -140,9 +155,15 @@ def run_sweep(
     base = commands.scenario_label(scenario, overrides)
     out_dir = Path(out_dir) if out_dir is not None else commands.default_out("sweep", [base, *params])
     outcome = commands.execute(
-        out_dir, configs, run_fn or commands.run_function(None), n_seeds, root_seed, years,
-        options=options, progress=progress, extra={"command": "sweep", "grid": {k: [commands.value_text(v) for v in vs]
-                                                             for k, vs in grid.items()}},
+        out_dir,
+        configs,
+        run_fn or commands.run_function(None),
+        n_seeds,
+        root_seed,
+        years,
+        options=options,
+        progress=progress,
+        extra={"command": "sweep", "grid": {k: [commands.value_text(v) for v in vs] for k, vs in grid.items()}},
     )
     lines = [f"sweep of {' x '.join(params)} on {base!r} ({len(points)} points): {outcome.summary}"]
     try:
@@ -153,7 +174,10 @@ def run_sweep(
 
 
 def sweep_table(
-    life: pd.DataFrame, labels: Sequence[str], values: Mapping[str, Sequence], horizon: float,
+    life: pd.DataFrame,
+    labels: Sequence[str],
+    values: Mapping[str, Sequence],
+    horizon: float,
 ) -> pd.DataFrame:
     """One row per grid point: its parameter values, then the survival summary and max_weeks.
 
@@ -180,8 +204,12 @@ def sweep_table(
 
 
 def analyse(
-    outcome: Outcome, points: Sequence[tuple[dict, commands.Resolved]], params: Sequence[str],
-    years: float, measure: str, kind: str = "first",
+    outcome: Outcome,
+    points: Sequence[tuple[dict, commands.Resolved]],
+    params: Sequence[str],
+    years: float,
+    measure: str,
+    kind: str = "first",
 ) -> list[str]:
     """The sweep table, lifetimes and figure of a finished sweep; summary lines."""
     labels = [r.label for _, r in points]
@@ -202,16 +230,27 @@ def analyse(
     if life.empty:
         fig = figures.message_figure(title, f"No bubble episodes in any run. Bubble definition: {definition}")
     elif len(params) == 1:
-        fig = figures.sweep_curves(table, params[0], title, commands.burst_label(horizon, measure),
-                                   note=f"Kaplan-Meier medians and P(burst) with 95% intervals; "
-                                   f"bubble definition: {definition}")
+        fig = figures.sweep_curves(
+            table,
+            params[0],
+            title,
+            commands.burst_label(horizon, measure),
+            note=f"Kaplan-Meier medians and P(burst) with 95% intervals; bubble definition: {definition}",
+        )
     else:
-        fig = figures.sweep_heatmaps(table, params[0], params[1], title, commands.burst_label(horizon, measure),
-                                     note=f"Kaplan-Meier medians (grey: not reached, > longest observed) "
-                                     f"and P(burst); bubble definition: {definition}")
+        fig = figures.sweep_heatmaps(
+            table,
+            params[0],
+            params[1],
+            title,
+            commands.burst_label(horizon, measure),
+            note=f"Kaplan-Meier medians (grey: not reached, > longest observed) "
+            f"and P(burst); bubble definition: {definition}",
+        )
     outcome.figure(fig, "sweep")
-    lines = [f"{' x '.join(params)}: median {commands.MEASURE_AXIS[measure]}; "
-             f"{commands.burst_label(horizon, measure)}:"]
+    lines = [
+        f"{' x '.join(params)}: median {commands.MEASURE_AXIS[measure]}; {commands.burst_label(horizon, measure)}:"
+    ]
     for row in table.to_dict("records"):
         values = ", ".join(f"{p}={commands.value_text(row[p])}" for p in params)
         burst = f"{row['p_burst']:.2f}" if math.isfinite(row["p_burst"]) else "n/a"

@@ -69,43 +69,72 @@ class ToyMarket:
             if burst is not None:
                 after = (week >= burst) & (week < burst + 6)
                 log_pf[after] = np.linspace(log_pf[burst - 1] if burst > 0 else np.log(1.6), np.log(0.9), after.sum())
-            peak = max(s, 0) + int(np.argmax(log_pf[max(s, 0):stop])) if stop > max(s, 0) else max(s, 0)
-            rows.append({
-                "start": boom if s < 0 else start + dt.timedelta(weeks=s),
-                "peak": start + dt.timedelta(weeks=peak),
-                "burst": None if burst is None else start + dt.timedelta(weeks=burst),
-                "start_week": s, "peak_week": peak,
-                "burst_week": np.nan if burst is None else float(burst),
-                "lifetime_weeks": float(stop - s), "remaining_weeks": float(stop),
-                "censored": burst is None, "cause": None if burst is None else "drawdown",
-                "peak_pf": float(np.exp(log_pf[peak])),
-            })
+            peak = max(s, 0) + int(np.argmax(log_pf[max(s, 0) : stop])) if stop > max(s, 0) else max(s, 0)
+            rows.append(
+                {
+                    "start": boom if s < 0 else start + dt.timedelta(weeks=s),
+                    "peak": start + dt.timedelta(weeks=peak),
+                    "burst": None if burst is None else start + dt.timedelta(weeks=burst),
+                    "start_week": s,
+                    "peak_week": peak,
+                    "burst_week": np.nan if burst is None else float(burst),
+                    "lifetime_weeks": float(stop - s),
+                    "remaining_weeks": float(stop),
+                    "censored": burst is None,
+                    "cause": None if burst is None else "drawdown",
+                    "peak_pf": float(np.exp(log_pf[peak])),
+                }
+            )
         log_pf += rng.normal(0, 0.01, T)
         dates = [start + dt.timedelta(weeks=int(w)) for w in week]
-        fundamental = 4000 * 1.0015 ** week
-        weekly = {"date": dates, "week": week, "basket_price": fundamental * np.exp(log_pf),
-                  "basket_fundamental": fundamental, "basket_pf": np.exp(log_pf)}
+        fundamental = 4000 * 1.0015**week
+        weekly = {
+            "date": dates,
+            "week": week,
+            "basket_price": fundamental * np.exp(log_pf),
+            "basket_fundamental": fundamental,
+            "basket_pf": np.exp(log_pf),
+        }
         for i, g in enumerate(giants):
             weight = (i + 1) / sum(range(1, len(giants) + 1))
             weekly[f"price_{g}"] = weekly["basket_price"] * weight
             weekly[f"fundamental_{g}"] = fundamental * weight
-        episodes = pd.DataFrame(rows, columns=[
-            "start", "peak", "burst", "start_week", "peak_week", "burst_week", "lifetime_weeks",
-            "remaining_weeks", "censored", "cause", "peak_pf"])
+        episodes = pd.DataFrame(
+            rows,
+            columns=[
+                "start",
+                "peak",
+                "burst",
+                "start_week",
+                "peak_week",
+                "burst_week",
+                "lifetime_weeks",
+                "remaining_weeks",
+                "censored",
+                "cause",
+                "peak_pf",
+            ],
+        )
 
         quarters = []
         for q in range(T // 13):
             in_bubble = log_pf[q * 13] > np.log(1.2)
             for g in giants:
                 real, trip, marks = 20 + rng.normal(0, 2), 6.0 if in_bubble else 1.0, 9.0 if in_bubble else -3.0
-                row = {"date": start + dt.timedelta(weeks=13 * (q + 1)), "quarter": q, "giant": g,
-                       "net_income": real + trip + marks, "free_cash_flow": 18 - 2.5 * q,
-                       "profit_real": real, "profit_roundtrip": trip, "profit_marks": marks,
-                       "backlog": 500.0}
+                row = {
+                    "date": start + dt.timedelta(weeks=13 * (q + 1)),
+                    "quarter": q,
+                    "giant": g,
+                    "net_income": real + trip + marks,
+                    "free_cash_flow": 18 - 2.5 * q,
+                    "profit_real": real,
+                    "profit_roundtrip": trip,
+                    "profit_marks": marks,
+                    "backlog": 500.0,
+                }
                 row.update({f"backlog_share_{lab}": (0.3 if in_bubble else 0.15) / len(labs) for lab in labs})
                 quarters.append(row)
-        return {"weekly": pd.DataFrame(weekly), "episodes": episodes,
-                "giant_quarters": pd.DataFrame(quarters)}
+        return {"weekly": pd.DataFrame(weekly), "episodes": episodes, "giant_quarters": pd.DataFrame(quarters)}
 
 
 toy_market = ToyMarket()
@@ -155,7 +184,9 @@ def test_set_values_are_read_as_toml_and_keys_as_scenario_fields():
     assert commands.parse_assignment("run.start=2027-01-01") == ("run.start", dt.date(2027, 1, 1))
     assert commands.parse_assignment("labs.OpenAI.revenue_growth=1.2") == ("labs.OpenAI.revenue_growth", 1.2)
     assert commands.parse_overrides(["interest_rate=0.06", "regime=strict"]) == {
-        "economy.interest_rate": 0.06, "economy.regime": "strict"}
+        "economy.interest_rate": 0.06,
+        "economy.regime": "strict",
+    }
     for bad in ["interest_rate", "=0.05", "interest_rate=", "interest rate=1", "economy..x=1"]:
         with pytest.raises(InputError):
             commands.parse_assignment(bad)
@@ -171,15 +202,19 @@ def test_set_values_are_read_as_toml_and_keys_as_scenario_fields():
 def test_labels_are_names_or_file_stems_with_readable_suffixes(strict_toml, monkeypatch):
     assert commands.scenario_label("baseline") == "baseline"
     assert commands.scenario_label(str(strict_toml)) == "strict"
-    assert commands.scenario_label("baseline", {"labs.OpenAI.revenue_growth": 0.5}) == "baseline_OpenAI.revenue_growth-0.5"
+    assert (
+        commands.scenario_label("baseline", {"labs.OpenAI.revenue_growth": 0.5}) == "baseline_OpenAI.revenue_growth-0.5"
+    )
     assert commands.scenario_label("baseline", {"economy.spend_back": False}) == "baseline_spend_back-false"
     # A field two tables share keeps its table, so labels and sweep columns stay distinct (no
     # field is shared today: the schema lookup is made to say one is).
     shared = commands._tables_with_field
-    monkeypatch.setattr(commands, "_tables_with_field",
-                        lambda name: ["market", "savers"] if name == "equity_share" else shared(name))
+    monkeypatch.setattr(
+        commands, "_tables_with_field", lambda name: ["market", "savers"] if name == "equity_share" else shared(name)
+    )
     assert commands.scenario_label("baseline", {"market.equity_share": 0.8, "savers.equity_share": 0.5}) == (
-        "baseline_market.equity_share-0.8_savers.equity_share-0.5")
+        "baseline_market.equity_share-0.8_savers.equity_share-0.5"
+    )
     long = commands.scenario_label("baseline", {f"rounds.f{i}": i for i in range(40)})
     assert len(long) <= 100 and long != commands.scenario_label("baseline", {f"rounds.f{i}": i for i in range(41)})
 
@@ -225,8 +260,12 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(argv, named, tmp_path,
 
 
 def test_bad_input_through_a_real_process(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "runs", "sweep", "economy.no_such_rate=0.1,0.2",
-                             "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "runs", "sweep", "economy.no_such_rate=0.1,0.2", "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "no_such_rate" in result.stderr
     assert not (tmp_path / "o").exists()
@@ -269,17 +308,24 @@ def test_compare_writes_lifetimes_summary_psy_and_figures(tmp_path, strict_toml)
     assert png(out / "survival.png") and png(out / "survival_model_vs_psy.png")
     assert any("log-rank" in line for line in lines)
     assert sorted(p.name for p in outcome.paths) == sorted(
-        ["lifetimes.parquet", "summary.parquet", "psy_episodes.parquet", "survival.png",
-         "survival_model_vs_psy.png"])
+        ["lifetimes.parquet", "summary.parquet", "psy_episodes.parquet", "survival.png", "survival_model_vs_psy.png"]
+    )
 
 
 def test_remaining_life_measure_and_runs_without_episodes():
-    episodes = pd.DataFrame({
-        "scenario": ["a", "a"], "replicate": [0, 1], "seed": [5, 6],
-        "start": [dt.date(2022, 11, 30), dt.date(2027, 1, 1)], "burst": [dt.date(2027, 1, 7), None],
-        "lifetime_weeks": [214.0, 156.0], "remaining_weeks": [53.0, 208.0], "censored": [False, True],
-        "cause": ["drawdown", None],
-    })
+    episodes = pd.DataFrame(
+        {
+            "scenario": ["a", "a"],
+            "replicate": [0, 1],
+            "seed": [5, 6],
+            "start": [dt.date(2022, 11, 30), dt.date(2027, 1, 1)],
+            "burst": [dt.date(2027, 1, 7), None],
+            "lifetime_weeks": [214.0, 156.0],
+            "remaining_weeks": [53.0, 208.0],
+            "censored": [False, True],
+            "cause": ["drawdown", None],
+        }
+    )
     life = commands.lifetimes(episodes, "lifetime")
     assert list(life["lifetime_weeks"]) == [214.0, 156.0] and list(life["censored"]) == [False, True]
     assert list(commands.lifetimes(episodes, "remaining")["lifetime_weeks"]) == [53.0, 208.0]
@@ -301,8 +347,9 @@ def test_sweep_over_one_parameter_draws_curves(tmp_path):
 
     out = tmp_path / "sweep1"
     # Every episode pooled, each from its own start: the toy's bubbles die faster at higher rates.
-    outcome, lines = run_sweep({"interest_rate": [0.0, 0.05, 0.1]}, n_seeds=12, out_dir=out, measure="lifetime",
-                               episodes="all", **SMALL)
+    outcome, lines = run_sweep(
+        {"interest_rate": [0.0, 0.05, 0.1]}, n_seeds=12, out_dir=out, measure="lifetime", episodes="all", **SMALL
+    )
     assert outcome.ok and outcome.summary.ran == 36
     table = pd.read_parquet(out / "sweep.parquet")
     assert list(table["interest_rate"]) == [0.0, 0.05, 0.1]
@@ -327,8 +374,12 @@ def test_sweep_over_two_parameters_draws_heat_maps(tmp_path):
     outcome, _ = run_sweep(grid, n_seeds=6, out_dir=out, **SMALL)
     assert outcome.ok
     table = pd.read_parquet(out / "sweep.parquet")
-    assert list(zip(table["interest_rate"], table["regime"])) == [
-        (0.02, "gaap_2026"), (0.02, "strict"), (0.08, "gaap_2026"), (0.08, "strict")]
+    assert list(zip(table["interest_rate"], table["regime"], strict=True)) == [
+        (0.02, "gaap_2026"),
+        (0.02, "strict"),
+        (0.08, "gaap_2026"),
+        (0.08, "strict"),
+    ]
     assert png(out / "sweep.png")
     fig = figures.sweep_heatmaps(table, "interest_rate", "regime", "t", "P(burst)")
     images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
@@ -412,8 +463,22 @@ def test_baseline_tables_and_figures(tmp_path):
 
 def test_missing_model_tables_are_reported_and_the_exit_status_is_1(tmp_path, capsys):
     # toy_runs.toy_run has an episodes table without dates and no weekly or quarterly tables.
-    code, stdout, stderr = cli(["baseline", "--seeds", 2, "--years", 1, "--out", tmp_path / "o",
-                                "--run-fn", "toy_runs:toy_run", "--executor", "serial"], capsys)
+    code, stdout, stderr = cli(
+        [
+            "baseline",
+            "--seeds",
+            2,
+            "--years",
+            1,
+            "--out",
+            tmp_path / "o",
+            "--run-fn",
+            "toy_runs:toy_run",
+            "--executor",
+            "serial",
+        ],
+        capsys,
+    )
     assert code == 1
     assert "survival curve skipped" in stderr and "fan chart skipped" in stderr
     assert "2 ran" in stdout
@@ -445,16 +510,23 @@ def test_the_model_feeds_the_baseline_command(tmp_path):
     from runs.baseline import run_baseline
 
     # theta = 0 (a bubble is price above fundamental for a month) so one-year runs have episodes.
-    outcome, _ = run_baseline(n_seeds=2, out_dir=tmp_path / "real", years=1, overrides={"bubble.theta": 0.0},
-                              options=ExecutorOptions("serial"), progress="off")
+    outcome, _ = run_baseline(
+        n_seeds=2,
+        out_dir=tmp_path / "real",
+        years=1,
+        overrides={"bubble.theta": 0.0},
+        options=ExecutorOptions("serial"),
+        progress="off",
+    )
     assert outcome.summary.ok
     for name in ["basket_fan", "profit_split", "backlog_concentration"]:
         assert name in outcome.tables, outcome.warnings
     assert outcome.ok, outcome.warnings
     # The model writes an episodes table with the columns the commands read and a boolean
     # `first` marking each run's headline episode: exactly one per run that has episodes.
-    episodes = load_experiment(tmp_path / "real", {"episodes": ["start", "burst", "lifetime_weeks",
-                                                                  "remaining_weeks", "censored", "first"]})["episodes"]
+    episodes = load_experiment(
+        tmp_path / "real", {"episodes": ["start", "burst", "lifetime_weeks", "remaining_weeks", "censored", "first"]}
+    )["episodes"]
     assert len(episodes) > 0
     assert episodes["first"].dtype == bool
     assert (episodes.groupby("replicate")["first"].sum() == 1).all()
@@ -466,13 +538,28 @@ def test_the_model_feeds_the_baseline_command(tmp_path):
 
 def test_help_imports_no_pandas_matplotlib_or_model():
     """Building the parser imports every command module; none may load the heavy libraries."""
-    code = ("import sys; from runs.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('pandas', 'matplotlib', 'lifelines', 'scipy', 'model', 'mesa') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                            cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys; from runs.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('pandas', 'matplotlib', 'lifelines', 'scipy', 'model', 'mesa') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     # Importing the single-run command does not switch matplotlib's backend either.
     code = "import matplotlib; b = matplotlib.get_backend(); import runs.single; print(matplotlib.get_backend() == b)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[1]).stdout.strip() == "True"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout.strip()
+        == "True"
+    )

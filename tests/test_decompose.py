@@ -24,7 +24,7 @@ def game_table(v, channels=dec.CHANNELS, seeds=(0,)) -> pd.DataFrame:
     rows = []
     for seed in seeds:
         for flags in itertools.product((False, True), repeat=len(channels)):
-            rows.append({"seed": seed, **dict(zip(channels, flags)), "value": v(flags, seed)})
+            rows.append({"seed": seed, **dict(zip(channels, flags, strict=True)), "value": v(flags, seed)})
     return pd.DataFrame(rows)
 
 
@@ -65,8 +65,9 @@ def test_values_add_up_to_all_on_minus_all_off_on_a_random_game():
         for mask in range(1 << N):
             if not mask & (1 << i):
                 k = bin(mask).count("1")
-                direct[i] += math.factorial(k) * math.factorial(N - k - 1) / math.factorial(N) * (
-                    v[mask | (1 << i)] - v[mask])
+                direct[i] += (
+                    math.factorial(k) * math.factorial(N - k - 1) / math.factorial(N) * (v[mask | (1 << i)] - v[mask])
+                )
     np.testing.assert_allclose(dec.shapley_matrix(N) @ v, direct, atol=1e-12)
 
 
@@ -74,8 +75,7 @@ def test_bootstrap_intervals_contain_the_point_estimate():
     rng = np.random.default_rng(3)
     effects = np.array([0.5, 0.1, -0.2, 0.0, 1.0, -0.7])
     noise = {s: rng.normal(scale=0.3, size=N) for s in range(20)}
-    table = game_table(lambda f, s: float(np.dot(f, effects + noise[s])) + rng.normal(scale=0.05),
-                       seeds=range(20))
+    table = game_table(lambda f, s: float(np.dot(f, effects + noise[s])) + rng.normal(scale=0.05), seeds=range(20))
     result = dec.shapley_bootstrap(table, n_boot=500, rng=1)
     point = dec.shapley(table)
     np.testing.assert_allclose(result["value"], point["value"], atol=1e-12)
@@ -93,7 +93,8 @@ def test_decompose_tables_add_up_and_incomplete_games_are_refused():
     assert list(values.columns) == ["channel", "outcome", "value", "low", "high"]
     for row in totals.itertuples():
         assert values.loc[values["outcome"] == row.outcome, "value"].sum() == pytest.approx(
-            row.all_on - row.all_off, abs=1e-9)
+            row.all_on - row.all_off, abs=1e-9
+        )
     with pytest.raises(ValueError, match="coalitions"):
         dec.shapley(table.iloc[1:].rename(columns={"y": "value"}))
 
@@ -114,11 +115,13 @@ def test_all_on_is_the_base_scenario_and_loop_off_is_no_loop():
     assert configs["c111111"] == scenario_config("baseline", {}, 3)
     no_loop = scenario_config("no_loop", {}, 3)
     loop_off = configs["c000111"]  # marks, round trip and partner money off
-    assert {k for k in no_loop if no_loop[k] != loop_off[k]} == {"name", "description"}
-    assert loop_off["economy"] == no_loop["economy"]
+    assert {k for k in no_loop if no_loop[k] != loop_off[k]} == {"name", "description", "economy"}
+    # ...the same economy as no_loop except that investment keeps its form: made plain cash, the
+    # round trip would go untracked and netting it would remove nothing.
+    assert {**loop_off["economy"], "spend_back": False} == no_loop["economy"]
     assert configs["c011111"]["economy"]["regime"] == "no_marks"
     assert configs["c101111"]["economy"]["regime"] == "net_roundtrip"
-    assert configs["c101111"]["economy"]["spend_back"] is False
+    assert changes["c101111"] == {"economy.regime": "net_roundtrip"}
     assert changes["c111011"] == {"market.passive_share": dec.LOW_PASSIVE_SHARE}
     assert changes["c111101"] == {"savers.extrapolation": 0.0}
     assert changes["c111110"] == {"market.earnings_share": 0.0}
@@ -131,8 +134,8 @@ def test_all_on_is_the_base_scenario_and_loop_off_is_no_loop():
 def test_a_channel_the_base_already_has_off_changes_nothing():
     configs, changes = dec.variant_configs("strict", years=1)
     assert configs["c111111"]["economy"]["regime"] == "strict"
-    assert configs["c011111"] == configs["c111111"]
-    assert dec.inactive_channels(changes) == ["marks"]
+    assert configs["c011111"] == configs["c111111"] == configs["c101111"]
+    assert dec.inactive_channels(changes) == ["marks", "roundtrip"]
 
 
 def test_channel_fields_cannot_be_set():
@@ -158,19 +161,33 @@ def toy_outcomes(task) -> dict[str, pd.DataFrame]:
     """A stand-in for run_outcomes: a known additive game, and a failure for replicate 1 of one variant."""
     if task.scenario == "c010101" and task.replicate == 1:
         raise RuntimeError("toy failure")
-    on = dict(zip(dec.CHANNELS, dec.variants()[task.scenario]))
+    on = dict(zip(dec.CHANNELS, dec.variants()[task.scenario], strict=True))
     rng = np.random.default_rng(task.seed)
     premium = 1.0 + 0.3 * on["marks"] + 0.1 * on["earnings_investors"] + rng.normal(scale=0.01)
     weekly = pd.DataFrame({"ai_premium": np.full(52, premium), "basket_pf": np.full(52, premium + 0.5)})
-    episodes = pd.DataFrame({"remaining_weeks": [40.0 if on["marks"] else 10.0], "censored": [False],
-                             "first": [True]})
+    episodes = pd.DataFrame({"remaining_weeks": [40.0 if on["marks"] else 10.0], "censored": [False], "first": [True]})
     return {"outcomes": dec.outcome_row(weekly, episodes), "episodes": episodes}
 
 
 def test_a_failed_run_drops_its_seed_from_every_variant(tmp_path, capsys):
     out = tmp_path / "toy"
-    code = main(["decompose", "--seeds", "3", "--years", "1", "--executor", "serial", "--bootstrap", "50",
-                 "--out", str(out), "--run-fn", "test_decompose:toy_outcomes"])
+    code = main(
+        [
+            "decompose",
+            "--seeds",
+            "3",
+            "--years",
+            "1",
+            "--executor",
+            "serial",
+            "--bootstrap",
+            "50",
+            "--out",
+            str(out),
+            "--run-fn",
+            "test_decompose:toy_outcomes",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "1 seed(s) (replicate(s) 1) dropped from all variants" in captured.err
@@ -182,8 +199,12 @@ def test_a_failed_run_drops_its_seed_from_every_variant(tmp_path, capsys):
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
-    for argv in (["--seeds", "0"], ["--set", "economy.regime=strict"], ["--bootstrap", "0"],
-                 ["--scenario", "no_such_scenario"]):
+    for argv in (
+        ["--seeds", "0"],
+        ["--set", "economy.regime=strict"],
+        ["--bootstrap", "0"],
+        ["--scenario", "no_such_scenario"],
+    ):
         assert main(["decompose", *argv, "--out", str(tmp_path / "bad")]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1
@@ -197,8 +218,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 def three_seeds(tmp_path_factory):
     out = tmp_path_factory.mktemp("decompose") / "out"
     started = time.monotonic()
-    code = main(["decompose", "--seeds", "3", "--years", "3", "--executor", "process", "--workers", "2",
-                 "--out", str(out)])
+    code = main(
+        ["decompose", "--seeds", "3", "--years", "3", "--executor", "process", "--workers", "2", "--out", str(out)]
+    )
     seconds = time.monotonic() - started
     print(f"\ndecompose --seeds 3 --years 3: {seconds:.1f} s")
     return out, code, seconds

@@ -65,7 +65,7 @@ def test_replicates_are_paired_across_scenarios(tmp_path):
     seeds = series.groupby(["replicate", "scenario"])["seed"].first().unstack()
     assert list(seeds["calm"]) == list(seeds["hot"]) == replicate_seeds(3, 4)
     # Deterministic order: scenario, then replicate, then the run's own row order.
-    keys = list(zip(series["scenario"], series["replicate"]))
+    keys = list(zip(series["scenario"], series["replicate"], strict=True))
     assert keys == sorted(keys)
     assert list(series.columns[:3]) == ["scenario", "replicate", "seed"]
     assert series.groupby(["scenario", "replicate"])["step"].apply(lambda s: s.is_monotonic_increasing).all()
@@ -110,7 +110,10 @@ def test_resume_after_sigkill_finishes_exactly_the_uninterrupted_experiment(tmp_
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.Popen(
         [sys.executable, str(script), str(out), json.dumps(SCENARIOS), str(n_seeds)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -131,9 +134,7 @@ def test_resume_after_sigkill_finishes_exactly_the_uninterrupted_experiment(tmp_
     stale.mkdir(parents=True, exist_ok=True)
     (stale / "series.parquet").write_bytes(b"PAR1 truncated")
 
-    summary = run_experiment(
-        out, SCENARIOS, toy_run, n_seeds=n_seeds, root_seed=5, options=SERIAL, progress="off"
-    )
+    summary = run_experiment(out, SCENARIOS, toy_run, n_seeds=n_seeds, root_seed=5, options=SERIAL, progress="off")
     assert summary.skipped == len(finished_before)
     assert summary.ran == total - len(finished_before)
     assert summary.failed == 0
@@ -147,8 +148,9 @@ def test_resume_after_sigkill_finishes_exactly_the_uninterrupted_experiment(tmp_
 def test_failed_run_is_recorded_others_finish_and_resume_retries_it(tmp_path):
     out = tmp_path / "exp"
     broken = ToyRun(fail_replicate=1, fail_scenario="hot")
-    summary = run_experiment(out, SCENARIOS, broken, n_seeds=3, options=ExecutorOptions("process", workers=2),
-                             progress="off")
+    summary = run_experiment(
+        out, SCENARIOS, broken, n_seeds=3, options=ExecutorOptions("process", workers=2), progress="off"
+    )
     assert (summary.total, summary.ran, summary.skipped, summary.failed) == (6, 5, 0, 1)
     assert summary.failures == (("hot", 1),)
     record_path = out / "failures" / "hot" / "00001.json"
@@ -174,8 +176,15 @@ def test_failed_run_is_recorded_others_finish_and_resume_retries_it(tmp_path):
 
 def test_manifest_records_scenarios_parameters_seeds_and_versions(tmp_path):
     run_experiment(
-        tmp_path, SCENARIOS, toy_run, n_seeds=3, root_seed=9, years=2.5, options=SERIAL,
-        progress="off", manifest_extra={"purpose": "test"},
+        tmp_path,
+        SCENARIOS,
+        toy_run,
+        n_seeds=3,
+        root_seed=9,
+        years=2.5,
+        options=SERIAL,
+        progress="off",
+        manifest_extra={"purpose": "test"},
     )
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["scenarios"] == SCENARIOS
@@ -238,9 +247,7 @@ def test_run_task_pickles_and_carries_the_resolved_config(tmp_path):
         seen.append(task)
         return toy_run(task)
 
-    run_experiment(
-        tmp_path, {"t": {"pair": (1, 2)}}, spy, n_seeds=2, years=7, options=SERIAL, progress="off"
-    )
+    run_experiment(tmp_path, {"t": {"pair": (1, 2)}}, spy, n_seeds=2, years=7, options=SERIAL, progress="off")
     assert [t.replicate for t in seen] == [0, 1]
     # The config the run sees is what the manifest stores (tuples read back as lists).
     assert all(t.config == {"pair": [1, 2]} and t.years == 7 and t.scenario == "t" for t in seen)
@@ -257,7 +264,11 @@ def test_progress_without_a_terminal_is_log_lines_with_a_heartbeat(tmp_path, cap
 
     monkeypatch.setattr("runs.experiment.HEARTBEAT_SECONDS", 0.1)
     run_experiment(
-        tmp_path / "b", {"slow": {}}, ToyRun(sleep=0.6), n_seeds=1, options=ExecutorOptions("process", workers=1),
+        tmp_path / "b",
+        {"slow": {}},
+        ToyRun(sleep=0.6),
+        n_seeds=1,
+        options=ExecutorOptions("process", workers=1),
         progress="log",
     )
     assert "still running" in capsys.readouterr().err

@@ -15,8 +15,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import CircularFinance
 from economy.errors import DomainError
+from model import CircularFinance
 from model.scenario import REGIMES
 
 share = st.floats(0.0, 1.0)
@@ -73,9 +73,12 @@ def scenarios(draw):
     for pair in ("Amazon.Anthropic", "Microsoft.OpenAI"):
         credits = draw(share)
         overrides[f"partnerships.{pair}"] = {
-            "round_share": draw(share), "credits_share": credits,
-            "clause_share": draw(st.floats(0.0, 1.0 - credits)), "stake": draw(st.floats(0.0, 0.45)),
-            "method": draw(st.sampled_from(["fair_value", "equity", "cost"]))}
+            "round_share": draw(share),
+            "credits_share": credits,
+            "clause_share": draw(st.floats(0.0, 1.0 - credits)),
+            "stake": draw(st.floats(0.0, 0.45)),
+            "method": draw(st.sampled_from(["fair_value", "equity", "cost"])),
+        }
     return overrides
 
 
@@ -95,9 +98,13 @@ def _apply_partnerships(overrides):
 EXPLORE = int(os.environ.get("PROPERTY_EXAMPLES", "0"))
 
 
-@settings(max_examples=EXPLORE or 50, derandomize=not EXPLORE, database=None if not EXPLORE else settings().database,
-          deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=EXPLORE or 50,
+    derandomize=not EXPLORE,
+    database=None if not EXPLORE else settings().database,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(scenarios(), st.integers(0, 2**32 - 1))
 def test_books_hold_at_every_step_of_random_valid_scenarios(overrides, seed):
     model = CircularFinance(years=2, rng=seed, check_ledger=True, overrides=_apply_partnerships(overrides))

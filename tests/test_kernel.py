@@ -87,22 +87,36 @@ def _toy_market():
     market = Market(ledger, ["A", "B", "C"], np.array([1.0, 2.0, 4.0]), np.array([10.0, 5.0, 20.0]))
 
     def holder(name, holding):
-        return market.add_holder(SimpleNamespace(name=name, cash=ledger.open(name, "cash", ASSET, is_cash=True)),
-                                 holding)
+        return market.add_holder(
+            SimpleNamespace(name=name, cash=ledger.open(name, "cash", ASSET, is_cash=True)), holding
+        )
+
     active = [holder("fund1", np.array([0.3, 0.5, 1.0])), holder("fund2", np.array([0.2, 0.5, 1.0]))]
     index = holder("index", np.array([0.3, 0.6, 1.2]))
     other = holder("other", np.array([0.2, 0.4, 0.8]))
-    market.set_issuers([(ledger.open(n, "cash", ASSET, is_cash=True), ledger.open(n, "treasury", "equity"))
-                        for n in "ABC"])
+    market.set_issuers(
+        [(ledger.open(n, "cash", ASSET, is_cash=True), ledger.open(n, "treasury", "equity")) for n in "ABC"]
+    )
     return market, active, index, other
 
 
 def _orders(market, active, index, other, values, noise=0.0):
-    return Orders(index_rows=[index], index_flows=np.array([3.0]), active_rows=active, active_values=values,
-                  active_noise=np.full(values.shape, noise), latent=np.array([0.1, 0.0, -0.1]),
-                  active_cash=np.array([1.0, 2.0]), equity_share=0.95, kappa=np.full(3, 1.0), tilt_bound=1.1,
-                  other_row=other, other_target=np.array([0.2, 0.4, 0.8]), other_elasticity=1.0,
-                  issuer_dollars=np.array([0.5, 0.0, -1.0]))
+    return Orders(
+        index_rows=[index],
+        index_flows=np.array([3.0]),
+        active_rows=active,
+        active_values=values,
+        active_noise=np.full(values.shape, noise),
+        latent=np.array([0.1, 0.0, -0.1]),
+        active_cash=np.array([1.0, 2.0]),
+        equity_share=0.95,
+        kappa=np.full(3, 1.0),
+        tilt_bound=1.1,
+        other_row=other,
+        other_target=np.array([0.2, 0.4, 0.8]),
+        other_elasticity=1.0,
+        issuer_dollars=np.array([0.5, 0.0, -1.0]),
+    )
 
 
 def test_the_clearing_jacobian_is_exact():
@@ -123,13 +137,13 @@ def test_the_clearing_jacobian_is_exact():
 def test_a_bounded_tilt_keeps_noise_from_taking_a_price_anywhere():
     market, active, index, other = _toy_market()
     values = np.array([[14.0, 5.0, 18.0], [9.0, 6.0, 22.0]])
-    market.clear(_orders(market, active, index, other, values, noise=50.0))   # absurd noise: saturated tilt
+    market.clear(_orders(market, active, index, other, values, noise=50.0))  # absurd noise: saturated tilt
     assert np.all(np.abs(np.log(market.prices / np.array([10.0, 5.0, 20.0]))) < 3.0)
 
 
 def test_clearing_solves_every_stock_jointly_and_conserves_shares():
     market, active, index, other = _toy_market()
-    values = np.array([[14.0, 5.0, 18.0], [9.0, 6.0, 22.0]])      # the funds' valuations
+    values = np.array([[14.0, 5.0, 18.0], [9.0, 6.0, 22.0]])  # the funds' valuations
     orders = _orders(market, active, index, other, values)
     holdings, bought = market.clear(orders)
     prices = market.prices
@@ -160,7 +174,7 @@ def test_stylized_statistics_on_series_with_known_answers():
     assert excess_kurtosis(e) == pytest.approx(0.0, abs=0.05)
     assert excess_kurtosis(rng.laplace(size=n)) == pytest.approx(3.0, abs=0.2)
     assert tail_index(rng.standard_t(3, size=n)) == pytest.approx(3.0, abs=0.4)
-    facts = stylized_facts(e / 52 ** 0.5 * 0.2)
+    facts = stylized_facts(e / 52**0.5 * 0.2)
     assert facts["volatility"] == pytest.approx(0.2, rel=0.01)
 
 

@@ -18,8 +18,9 @@ def books():
     b_equity = ledger.open("B", "equity", EQUITY)
     ledger.post("opening A", [(a_cash, 100.0), (a_equity, -100.0)])
     ledger.mark_opening()
-    return ledger, dict(a_cash=a_cash, a_equity=a_equity, a_cost=a_cost, b_cash=b_cash,
-                        b_income=b_income, b_equity=b_equity)
+    return ledger, dict(
+        a_cash=a_cash, a_equity=a_equity, a_cost=a_cost, b_cash=b_cash, b_income=b_income, b_equity=b_equity
+    )
 
 
 def test_payment_moves_money_between_owners_and_keeps_both_balanced(books):
@@ -65,7 +66,7 @@ def test_non_finite_amounts_are_refused(books, amount):
 
 def test_check_catches_money_created_outside_an_entry(books):
     ledger, acc = books
-    ledger.balances[acc["a_cash"]] += 1e-6          # a millionth of a billion: $1,000
+    ledger.balances[acc["a_cash"]] += 1e-6  # a millionth of a billion: $1,000
     with pytest.raises(LedgerError):
         ledger.check()
 

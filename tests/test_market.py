@@ -55,7 +55,7 @@ def test_the_bubble_is_the_loops_it_forms_with_the_loop_not_without_and_ends_by_
     checks = properties.bubbles(summaries)
     assert not _unmet(checks), _unmet(checks)
     formed = _named(checks, "baseline runs that form a bubble").value
-    assert 0.0 < formed and _named(checks, "no_loop runs that form one").value < formed
+    assert formed > 0.0 and _named(checks, "no_loop runs that form one").value < formed
 
 
 def test_the_circular_channels_that_carry_the_premium(summaries):
@@ -83,8 +83,8 @@ def test_episodes_restart_only_after_the_ratio_went_under_and_causes_lie_inside(
             continue
         assert int(run["first"].sum()) == 1 and bool(run["first"].iloc[0])
         assert properties.causes_inside(run, start_date)
-        for before, after in zip(run.itertuples(), run.iloc[1:].itertuples()):
-            between = ratio[int(before.burst_week):int(after.start_week)]
+        for before, after in zip(run.itertuples(), run.iloc[1:].itertuples(), strict=False):  # consecutive pairs
+            between = ratio[int(before.burst_week) : int(after.start_week)]
             assert (between <= 1.5).any(), (replicate, before.burst_week, after.start_week)
     assert sum(s["episodes"] > 0 for s in properties._runs(summaries, "baseline", 16)) > 0
 
@@ -100,9 +100,12 @@ def test_weekly_returns_have_no_usable_autocorrelation_a_tail_index_and_volatili
 
 # Not strict: both sit within a few hundredths of their targets, where another platform's last
 # floating-point bits may land either side; the README reports the measured values.
-@pytest.mark.xfail(strict=False, reason="not met by the honest model, just: basket excess kurtosis about 0.95 "
-                   "(target 1) and autocorrelation of absolute returns at lag 10 about 0.048 (target 0.05) "
-                   "(README, 'What the model does not show')")
+@pytest.mark.xfail(
+    strict=False,
+    reason="not met by the honest model, just: basket excess kurtosis about 0.95 "
+    "(target 1) and autocorrelation of absolute returns at lag 10 about 0.048 (target 0.05) "
+    "(README, 'What the model does not show')",
+)
 def test_returns_have_fat_tails_and_volatility_clusters_for_ten_weeks(summaries):
     checks = [c for c in properties.stylized(summaries) if any(text in c.name for text in BORDERLINE)]
     assert len(checks) == 2
@@ -115,17 +118,23 @@ def test_strict_accounting_lowers_the_premium_and_the_peak_and_lab_growth_raises
     assert not _unmet(checks), _unmet(checks)
 
 
-@pytest.mark.xfail(strict=True, reason="not met by the honest model: prices and fundamentals both scale with "
-                   "the rate at the opening equilibrium, and rounds' rate sensitivity is not enough to lower the "
-                   "peak (README, 'What the model does not show')")
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met by the honest model: prices and fundamentals both scale with "
+    "the rate at the opening equilibrium, and rounds' rate sensitivity is not enough to lower the "
+    "peak (README, 'What the model does not show')",
+)
 def test_a_higher_interest_rate_lowers_the_peak_and_shortens_the_first_episode(summaries):
     checks = [c for c in properties.levers(summaries) if "rate" in c.name]
     assert len(checks) == 2
     assert not _unmet(checks), _unmet(checks)
 
 
-@pytest.mark.xfail(strict=True, reason="not met by the honest model: the AI premium is made by active "
-                   "earnings-based funds, and passive money replaces them (README, 'What the model does not show')")
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met by the honest model: the AI premium is made by active "
+    "earnings-based funds, and passive money replaces them (README, 'What the model does not show')",
+)
 def test_a_larger_passive_share_raises_the_peak(summaries):
     check = _named(properties.levers(summaries), "passive share")
     assert check.ok, check
@@ -138,7 +147,7 @@ def test_no_runaway_valuations_and_no_failed_run(summaries):
 def test_flow_multiplier_is_in_the_gabaix_koijen_range_and_rises_with_passive_share(summaries):
     checks = properties.flows(summaries)
     assert not _unmet(checks), _unmet(checks)
-    assert abs(_named(checks, "net flow into stocks").value) < 0.03   # small next to market value (Z.1)
+    assert abs(_named(checks, "net flow into stocks").value) < 0.03  # small next to market value (Z.1)
 
 
 # ----------------------------------------------------------------------- single runs
@@ -157,16 +166,30 @@ def test_the_population_is_made_of_inspectable_mesa_agents():
 def test_weekly_columns_other_code_reads_keep_their_names():
     weekly = CircularFinance(years=0.1).run().tables()["weekly"]
     giants, labs = ["Microsoft", "Alphabet", "Amazon", "Oracle"], ["OpenAI", "Anthropic"]
-    expected = {"basket_price", "basket_fundamental", "basket_pf", "ai_premium", "pf_Rest",
-                *(f"pf_{g}" for g in giants), *(f"price_{g}" for g in giants),
-                *(f"{lab}_valuation" for lab in labs), *(f"{lab}_revenue" for lab in labs)}
+    expected = {
+        "basket_price",
+        "basket_fundamental",
+        "basket_pf",
+        "ai_premium",
+        "pf_Rest",
+        *(f"pf_{g}" for g in giants),
+        *(f"price_{g}" for g in giants),
+        *(f"{lab}_valuation" for lab in labs),
+        *(f"{lab}_revenue" for lab in labs),
+    }
     assert expected <= set(weekly.columns)
 
 
-QUIET = {"market.noise_market": 0.0, "market.noise_stock": 0.0, "market.noise_earnings": 0.0,
-         "market.rest_volatility": 0.0, "rounds.outside_noise": 0.0, "market.review_weeks": 1e9,
-         **{f"giants.{g}.core_volatility": 0.0 for g in ("Microsoft", "Alphabet", "Amazon", "Oracle")},
-         **{f"labs.{lab}.revenue_volatility": 0.0 for lab in ("OpenAI", "Anthropic")}}
+QUIET = {
+    "market.noise_market": 0.0,
+    "market.noise_stock": 0.0,
+    "market.noise_earnings": 0.0,
+    "market.rest_volatility": 0.0,
+    "rounds.outside_noise": 0.0,
+    "market.review_weeks": 1e9,
+    **{f"giants.{g}.core_volatility": 0.0 for g in ("Microsoft", "Alphabet", "Amazon", "Oracle")},
+    **{f"labs.{lab}.revenue_volatility": 0.0 for lab in ("OpenAI", "Anthropic")},
+}
 
 
 @pytest.mark.parametrize("scenario", ["baseline", "no_loop"])
@@ -214,7 +237,7 @@ def test_every_stock_clears_jointly_and_payouts_change_the_share_count():
     # build-out, and its payouts with it); the rest of the market buys back on net (Z.1).
     assert model.market.shares[1] < shares[1]
     assert model.market.shares[4] < shares[4]
-    assert model.market.shares[2] == shares[2]                 # Amazon pays out nothing
+    assert model.market.shares[2] == shares[2]  # Amazon pays out nothing
 
 
 def test_savers_hold_their_glide_path_and_lean_with_expected_returns():
@@ -243,15 +266,23 @@ def test_reported_profit_and_free_cash_flow_diverge_while_the_boom_lasts():
     assert diverged >= 3
 
 
-@pytest.mark.parametrize("overrides", [
-    {"market.passive_share": 0.0},
-    {"market.passive_share": 1.0},
-    {"market.trend_share": 0.2},
-    {"labs.OpenAI.revenue_growth": 0.0, "labs.OpenAI.revenue_growth_long_run": 0.0,
-     "labs.Anthropic.revenue_growth": 0.0, "labs.Anthropic.revenue_growth_long_run": 0.0,
-     "giants.Microsoft.core_growth": 0.0, "market.rest_growth": 0.0},
-    {"labs.OpenAI.outside_appetite": 0.0, "labs.Anthropic.outside_appetite": 0.0},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"market.passive_share": 0.0},
+        {"market.passive_share": 1.0},
+        {"market.trend_share": 0.2},
+        {
+            "labs.OpenAI.revenue_growth": 0.0,
+            "labs.OpenAI.revenue_growth_long_run": 0.0,
+            "labs.Anthropic.revenue_growth": 0.0,
+            "labs.Anthropic.revenue_growth_long_run": 0.0,
+            "giants.Microsoft.core_growth": 0.0,
+            "market.rest_growth": 0.0,
+        },
+        {"labs.OpenAI.outside_appetite": 0.0, "labs.Anthropic.outside_appetite": 0.0},
+    ],
+)
 def test_extreme_valid_parameters_give_finite_numbers_and_sound_books(overrides):
     model = CircularFinance(rng=3, years=5, check_ledger=True, overrides=overrides)
     model.run()
@@ -265,8 +296,13 @@ def test_single_run_command_writes_the_same_files_for_the_same_seed(tmp_path):
     outputs = []
     for folder in ("a", "b"):
         out = tmp_path / folder
-        result = subprocess.run([sys.executable, "-m", "runs", "single", "--seed", "5", "--years", "2",
-                                 "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "runs", "single", "--seed", "5", "--years", "2", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
         outputs.append(out)
     for name in ("steps.parquet", "quarters.parquet", "episodes.parquet", "run.png"):
@@ -277,11 +313,16 @@ def test_single_run_command_writes_the_same_files_for_the_same_seed(tmp_path):
     assert {"start", "peak", "burst", "lifetime_weeks", "censored", "cause"} <= set(episodes.columns)
     quarters = pd.read_parquet(outputs[0] / "quarters.parquet")
     assert set(quarters["kind"]) == {"giant", "lab"}
-    assert not list(outputs[0].glob(".*"))                            # no temporary files left
+    assert not list(outputs[0].glob(".*"))  # no temporary files left
 
 
 def test_single_run_command_rejects_bad_input(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "runs", "single", "--scenario", "nope", "--out", str(tmp_path)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "runs", "single", "--scenario", "nope", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())

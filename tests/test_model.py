@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from agents import AILab, TechGiant
-from model import CircularFinance
 from economy.accounting import revenue_by_origin
 from economy.ledger import LedgerError
+from model import CircularFinance
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIMES = ["gaap_2026", "net_roundtrip", "no_marks", "strict"]
@@ -33,12 +33,13 @@ def cash_path(model: CircularFinance) -> np.ndarray:
 
 
 def test_books_hold_at_every_step_of_the_baseline():
-    model = CircularFinance(check_ledger=True)   # check_books runs after every step
+    model = CircularFinance(check_ledger=True)  # check_books runs after every step
     opening = model.money()
     model.run()
     assert model.week == 520
-    assert abs(model.money() - opening) <= 1e-12 * sum(abs(model.ledger.balances[i])
-                                                       for i in model.ledger.cash_accounts)
+    assert abs(model.money() - opening) <= 1e-12 * sum(
+        abs(model.ledger.balances[i]) for i in model.ledger.cash_accounts
+    )
     for owner in model.ledger.owners():
         totals = model.ledger.owner_totals(owner)
         assert totals["asset"] == pytest.approx(totals["liability"] + totals["equity"], rel=1e-12, abs=1e-9)
@@ -79,6 +80,7 @@ def test_same_seed_same_results_and_another_seed_differs():
         model = CircularFinance(years=2, rng=seed)
         model.run()
         return model.tables()["giant_quarters"]
+
     pd.testing.assert_frame_equal(run(3), run(3))
     assert not run(3)["net_income"].equals(run(4)["net_income"])
 
@@ -106,6 +108,7 @@ def test_round_trip_is_reported_and_vanishes_without_the_spend_back_clause():
         model = CircularFinance(years=1, rng=5, **kw)
         model.run()
         return revenue_by_origin(model.tables()["giant_quarters"]).set_index("giant")
+
     base = first_year()
     shares = base[["roundtrip_share", "cross_share", "real_share"]]
     assert np.allclose(shares.sum(axis=1), 1.0)
@@ -118,20 +121,24 @@ def test_round_trip_is_reported_and_vanishes_without_the_spend_back_clause():
 
 
 def test_lab_without_outside_investors_goes_through_down_rounds_into_distress():
-    model = CircularFinance(rng=2, years=1.5, check_ledger=True, overrides={
-        "labs.Anthropic.outside_appetite": 0.0, "labs.Anthropic.cash": 25.0})
+    model = CircularFinance(
+        rng=2,
+        years=1.5,
+        check_ledger=True,
+        overrides={"labs.Anthropic.outside_appetite": 0.0, "labs.Anthropic.cash": 25.0},
+    )
     lab = model.labs_by_name["Anthropic"]
     runway_at_start = lab.runway_weeks()
     while not lab.rounds:
         contracted_before = lab.contracted_weekly()
         backlog_before = sum(c.remaining for c in lab.contracts)
         model.step()
-    assert runway_at_start > lab.spec.runway_trigger_weeks        # it had runway, then ran out
+    assert runway_at_start > lab.spec.runway_trigger_weeks  # it had runway, then ran out
     first = lab.rounds[0]
     assert first["week"] > 0 and not first["filled"] and first["down_round"]
     assert first["multiple"] < model.config.rounds.floor_multiple / (1 - model.config.rounds.down_round_step)
     assert first["distressed"] and lab.distressed
-    assert lab.contracted_weekly() < 0.8 * contracted_before        # compute cut...
+    assert lab.contracted_weekly() < 0.8 * contracted_before  # compute cut...
     assert sum(c.remaining for c in lab.contracts) < 0.8 * backlog_before  # ...and backlog cancelled
     model.run()
 
@@ -141,16 +148,22 @@ def test_lab_without_outside_investors_goes_through_down_rounds_into_distress():
     hit = quarters[pd.to_datetime(quarters["date"]) >= pd.Timestamp(round_date)].groupby("giant").head(1)
     hit = hit.set_index("giant")
     for giant in ("Amazon", "Alphabet"):
-        assert hit.loc[giant, "gain_on_Anthropic"] < -1.0, giant      # marked down that quarter
-        assert hit.loc[giant, "backlog_impairment"] > 1.0, giant      # backlog impaired that quarter
+        assert hit.loc[giant, "gain_on_Anthropic"] < -1.0, giant  # marked down that quarter
+        assert hit.loc[giant, "backlog_impairment"] > 1.0, giant  # backlog impaired that quarter
     lab_quarter = labs[(labs["lab"] == "Anthropic") & (pd.to_datetime(labs["date"]) >= pd.Timestamp(round_date))]
     assert lab_quarter["contracts_cancelled"].iloc[0] > 0.0
     assert lab_quarter["down_rounds"].iloc[0] >= 1
 
 
 def test_batch_run_sweeps_a_scenario_parameter_with_explicit_seeds():
-    results = mesa.batch_run(CircularFinance, parameters={"interest_rate": [0.03, 0.06], "years": 0.5},
-                             rng=[1, 2], max_steps=26, number_processes=1, display_progress=False)
+    results = mesa.batch_run(
+        CircularFinance,
+        parameters={"interest_rate": [0.03, 0.06], "years": 0.5},
+        rng=[1, 2],
+        max_steps=26,
+        number_processes=1,
+        display_progress=False,
+    )
     frame = pd.DataFrame(results)
     assert sorted(frame["interest_rate"].unique()) == [0.03, 0.06]
     assert len(frame) == 4 and set(frame["rng"]) == {1, 2}
@@ -158,14 +171,20 @@ def test_batch_run_sweeps_a_scenario_parameter_with_explicit_seeds():
 
 
 def test_calibration_command_passes_and_json_has_exactly_the_keys():
-    result = subprocess.run([sys.executable, "-m", "runs", "calibration", "--json"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "runs", "calibration", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = json.loads(result.stdout)
     assert all(set(row) == {"figure", "seed", "model", "rel_error", "ok"} for row in rows)
     counted = [row for row in rows if row["ok"] is not None]
     assert len(counted) >= 16 and all(row["ok"] for row in counted)
     names = " ".join(row["figure"] for row in rows)
-    for needle in ("Alphabet Q1 2026 net income", "Amazon Q1 2026 gain", "Oracle backlog",
-                   "OpenAI annual cloud bill", "Microsoft investment in OpenAI"):
+    for needle in (
+        "Alphabet Q1 2026 net income",
+        "Amazon Q1 2026 gain",
+        "Oracle backlog",
+        "OpenAI annual cloud bill",
+        "Microsoft investment in OpenAI",
+    ):
         assert needle in names

@@ -112,8 +112,13 @@ def test_bsadf_is_invariant_to_affine_rescaling(seed, shift, scale):
 
 @pytest.mark.parametrize(
     "T, r0, lag, message",
-    [(100, None, -1, "lag"), (100, 0.0, 0, "r0"), (100, 0.03, 0, "needs at least"),
-     (100, 0.07, 2, "needs at least"), (10, 1.5, 0, "r0")],
+    [
+        (100, None, -1, "lag"),
+        (100, 0.0, 0, "r0"),
+        (100, 0.03, 0, "needs at least"),
+        (100, 0.07, 2, "needs at least"),
+        (10, 1.5, 0, "r0"),
+    ],
 )
 def test_unusable_windows_are_refused(T, r0, lag, message):
     with pytest.raises(ValueError, match=message):
@@ -351,16 +356,16 @@ def test_cli_json_has_exactly_start_end_duration(run_cli, bubble_csv):
     assert all(isinstance(row["start"], int) and isinstance(row["end"], int) for row in rows)
     assert any(row["start"] <= 150 and row["end"] >= 120 for row in rows)
 
-    code, out, _ = run_cli(bubble_csv, "--column", "price", "--date-column", "month", "--log",
-                           "--json", "--reps", 100)
+    code, out, _ = run_cli(bubble_csv, "--column", "price", "--date-column", "month", "--log", "--json", "--reps", 100)
     dated = json.loads(out)
     assert code == 0 and all(set(row) == {"start", "end", "duration"} for row in dated)
     assert any(row["start"] <= "2012-07" and row["end"] >= "2010-01" for row in dated)
 
 
 def test_cli_table_reports_gsadf_and_episodes(run_cli, bubble_csv):
-    code, out, err = run_cli(bubble_csv, "--column", "price", "--date-column", "month",
-                             "--min-window", 30, "--reps", 100)
+    code, out, err = run_cli(
+        bubble_csv, "--column", "price", "--date-column", "month", "--min-window", 30, "--reps", 100
+    )
     assert code == 0 and err == ""
     assert "GSADF" in out and "95% critical value" in out and "smallest window 30" in out
     assert "origination" in out and "termination" in out and "2010-" in out

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from model import scenario
 from economy.errors import InputError
+from model import scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -44,8 +44,10 @@ def test_every_baseline_value_names_its_source_beside_it():
 
 def test_a_scenario_can_inherit_and_change_one_value(tmp_path):
     path = tmp_path / "higher_rates.toml"
-    path.write_text('inherits = "baseline"\nname = "higher_rates"\n[economy]\ninterest_rate = 0.07\n'
-                    '[[labs]]\nname = "OpenAI"\nrevenue_growth = 0.5\n')
+    path.write_text(
+        'inherits = "baseline"\nname = "higher_rates"\n[economy]\ninterest_rate = 0.07\n'
+        '[[labs]]\nname = "OpenAI"\nrevenue_growth = 0.5\n'
+    )
     config = scenario.load(path)
     base = scenario.load("baseline")
     assert config.economy.interest_rate == 0.07
@@ -74,18 +76,22 @@ def _broken(tmp_path, old, new, name="broken.toml"):
 
 
 def _run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "runs", "calibration", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runs", "calibration", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
-@pytest.mark.parametrize("old, new, field", [
-    (r"^capacity_headroom = ", "capacity_headrom = ", "economy.capacity_headrom"),     # unknown key
-    (r"^interest_rate = 0.04", 'interest_rate = "four percent"', "economy.interest_rate"),  # wrong type
-    (r"^core_margin = 0.46", "core_margin = 1.46", "giants[0].core_margin"),          # share above 1
-    (r"^cash = 100.0", "cash = -100.0", "giants[0].cash"),                            # negative amount
-    (r"^spend_back = true", "spend_back = 1", "economy.spend_back"),                  # wrong type
-    (r'^regime = "gaap_2026"', 'regime = "ifrs"', "economy.regime"),                  # unknown choice
-])
+@pytest.mark.parametrize(
+    "old, new, field",
+    [
+        (r"^capacity_headroom = ", "capacity_headrom = ", "economy.capacity_headrom"),  # unknown key
+        (r"^interest_rate = 0.04", 'interest_rate = "four percent"', "economy.interest_rate"),  # wrong type
+        (r"^core_margin = 0.46", "core_margin = 1.46", "giants[0].core_margin"),  # share above 1
+        (r"^cash = 100.0", "cash = -100.0", "giants[0].cash"),  # negative amount
+        (r"^spend_back = true", "spend_back = 1", "economy.spend_back"),  # wrong type
+        (r'^regime = "gaap_2026"', 'regime = "ifrs"', "economy.regime"),  # unknown choice
+    ],
+)
 def test_bad_scenario_file_stops_with_one_line_naming_field_and_file(tmp_path, old, new, field):
     path = _broken(tmp_path, old, new)
     result = _run_cli("--scenario", str(path))

@@ -52,9 +52,7 @@ def test_km_median_recovers_the_true_median_under_censoring():
 
 
 def test_km_table_is_tidy_per_scenario():
-    data = pd.concat(
-        [exponential_lifetimes("b", 50, 200, seed=2), exponential_lifetimes("a", 80, 150, seed=3)]
-    )
+    data = pd.concat([exponential_lifetimes("b", 50, 200, seed=2), exponential_lifetimes("a", 80, 150, seed=3)])
     km = km_by_scenario(data)
     assert list(km.columns) == ["scenario", "timeline", "survival", "lower", "upper", "at_risk", "events", "censored"]
     assert list(km["scenario"].unique()) == ["a", "b"]
@@ -68,14 +66,27 @@ def test_km_table_is_tidy_per_scenario():
 
 
 def test_lifetime_summary_columns_counts_and_burst_probability():
-    data = pd.concat(
-        [exponential_lifetimes("fast", 40, 3000, seed=4), exponential_lifetimes("slow", 400, 300, seed=5)]
-    )
+    data = pd.concat([exponential_lifetimes("fast", 40, 3000, seed=4), exponential_lifetimes("slow", 400, 300, seed=5)])
     summary = lifetime_summary(data, horizon_weeks=100, scenarios=["fast", "slow", "none"])
     assert list(summary.columns) == [
-        "scenario", "n_episodes", "n_runs", "n_burst", "n_censored", "median_weeks", "median_lower_weeks",
-        "median_upper_weeks", "median_reached", "median_text", "horizon_weeks", "rmst_weeks",
-        "rmst_lower_weeks", "rmst_upper_weeks", "p_burst", "p_burst_lower", "p_burst_upper", "interval",
+        "scenario",
+        "n_episodes",
+        "n_runs",
+        "n_burst",
+        "n_censored",
+        "median_weeks",
+        "median_lower_weeks",
+        "median_upper_weeks",
+        "median_reached",
+        "median_text",
+        "horizon_weeks",
+        "rmst_weeks",
+        "rmst_lower_weeks",
+        "rmst_upper_weeks",
+        "p_burst",
+        "p_burst_lower",
+        "p_burst_upper",
+        "interval",
     ]
     fast, slow, none = (summary.iloc[i] for i in range(3))
     assert fast["n_episodes"] == 3000
@@ -97,7 +108,7 @@ def test_lifetime_summary_columns_counts_and_burst_probability():
 def test_restricted_mean_is_the_area_under_the_curve_to_the_horizon():
     data = exponential_lifetimes("a", MEAN_WEEKS, 4000, seed=8)
     row = lifetime_summary(data, horizon_weeks=150).iloc[0]
-    true_rmst = MEAN_WEEKS * (1 - math.exp(-150 / MEAN_WEEKS))   # integral of exp(-t/mean) to 150
+    true_rmst = MEAN_WEEKS * (1 - math.exp(-150 / MEAN_WEEKS))  # integral of exp(-t/mean) to 150
     assert row["rmst_weeks"] == pytest.approx(true_rmst, rel=0.03)
     assert row["rmst_lower_weeks"] <= true_rmst <= row["rmst_upper_weeks"]
     # With censoring only at the horizon, the restricted mean is the plain mean of min(T, horizon).
@@ -110,15 +121,16 @@ def test_episodes_pooled_from_one_run_get_intervals_clustered_by_seed():
     # 40 runs, each giving five episodes that share one lifetime: 200 rows but 40 independent facts.
     rng = np.random.default_rng(10)
     life = np.repeat(rng.exponential(MEAN_WEEKS, 40), 5)
-    pooled = pd.DataFrame({"scenario": "a", "seed": np.repeat(np.arange(40), 5), "lifetime_weeks": life,
-                           "censored": False})
+    pooled = pd.DataFrame(
+        {"scenario": "a", "seed": np.repeat(np.arange(40), 5), "lifetime_weeks": life, "censored": False}
+    )
     clustered = lifetime_summary(pooled, horizon_weeks=150).iloc[0]
     naive = lifetime_summary(pooled.drop(columns="seed"), horizon_weeks=150).iloc[0]
     assert clustered["n_runs"] == 40 and clustered["n_episodes"] == 200
     assert clustered["interval"].startswith("bootstrap over 40 seeds")
-    assert clustered["rmst_weeks"] == naive["rmst_weeks"]   # the estimate is the same; its spread is not
+    assert clustered["rmst_weeks"] == naive["rmst_weeks"]  # the estimate is the same; its spread is not
     width = clustered["rmst_upper_weeks"] - clustered["rmst_lower_weeks"]
-    assert width > 1.7 * (naive["rmst_upper_weeks"] - naive["rmst_lower_weeks"])   # about sqrt(5) wider
+    assert width > 1.7 * (naive["rmst_upper_weeks"] - naive["rmst_lower_weeks"])  # about sqrt(5) wider
     assert lifetime_summary(pooled, horizon_weeks=150).equals(lifetime_summary(pooled, horizon_weeks=150))
 
 
@@ -153,7 +165,14 @@ def test_bad_lifetimes_tables_are_rejected():
 def test_historical_lifetimes_table():
     history = historical_lifetimes()
     assert list(history.columns) == [
-        "name", "start", "peak", "burst", "trough", "lifetime_months", "lifetime_weeks", "note"
+        "name",
+        "start",
+        "peak",
+        "burst",
+        "trough",
+        "lifetime_months",
+        "lifetime_weeks",
+        "note",
     ]
     assert len(history) == 7
     assert history["start"].is_monotonic_increasing
@@ -206,3 +225,10 @@ def test_plot_survival_draws_curves_history_and_annotations(tmp_path):
     bare = plot_survival(data.query("scenario == 'base'"), history=False)
     assert not [line for line in bare.axes[0].get_lines() if str(line.get_gid()).startswith("history:")]
     assert "n/a" in bare.axes[0].get_legend().get_title().get_text()
+
+
+def test_one_run_with_several_episodes_has_no_interval():
+    one_run = pd.DataFrame({"scenario": "s", "seed": [1, 1, 1], "lifetime_weeks": [5.0, 7.0, 9.0], "censored": False})
+    row = lifetime_summary(one_run, 520).iloc[0]
+    assert row["rmst_weeks"] == pytest.approx(7.0)
+    assert math.isnan(row["rmst_lower_weeks"]) and math.isnan(row["median_upper_weeks"])

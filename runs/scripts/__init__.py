@@ -31,10 +31,19 @@ def parser(name: str, doc: str, seeds: int) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=seeds, metavar="N", help=f"replicates per value (default {seeds})")
     p.add_argument("--root-seed", type=int, default=0, metavar="N", help="root seed (default 0)")
     p.add_argument("--years", type=float, metavar="Y", help="horizon (default: the scenario's)")
-    p.add_argument("--out", type=Path, default=Path("out") / "scripts" / name, metavar="DIR",
-                   help=f"output folder (default out/scripts/{name}); rerunning resumes")
-    p.add_argument("--measure", choices=commands.MEASURES, default="lifetime",
-                   help="lifetime (start to burst) or remaining (scenario start to burst)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out") / "scripts" / name,
+        metavar="DIR",
+        help=f"output folder (default out/scripts/{name}); rerunning resumes",
+    )
+    p.add_argument(
+        "--measure",
+        choices=commands.MEASURES,
+        default="lifetime",
+        help="lifetime (start to burst) or remaining (scenario start to burst)",
+    )
     p.add_argument("--executor", choices=EXECUTORS, default="process")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all CPUs)")
     p.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
@@ -66,8 +75,11 @@ def run(main: Callable[[list[str] | None], int]) -> None:
 def peak_ratio(weekly: pd.DataFrame) -> pd.DataFrame:
     """Each run's highest basket price/fundamental: scenario, replicate, seed, peak_pf."""
     commands.need_columns(weekly, "weekly", ["scenario", "replicate", "seed", "basket_pf"])
-    return weekly.groupby(["scenario", "replicate", "seed"], as_index=False)["basket_pf"].max().rename(
-        columns={"basket_pf": "peak_pf"})
+    return (
+        weekly.groupby(["scenario", "replicate", "seed"], as_index=False)["basket_pf"]
+        .max()
+        .rename(columns={"basket_pf": "peak_pf"})
+    )
 
 
 def write(out: Path, tables: dict[str, pd.DataFrame], figures: dict) -> list[Path]:
@@ -81,8 +93,13 @@ def write(out: Path, tables: dict[str, pd.DataFrame], figures: dict) -> list[Pat
 
 
 def report_sweep(
-    args: argparse.Namespace, summary: ExperimentSummary, tables: dict[str, pd.DataFrame],
-    scenarios: dict[str, dict], param: str, values: list, years: float,
+    args: argparse.Namespace,
+    summary: ExperimentSummary,
+    tables: dict[str, pd.DataFrame],
+    scenarios: dict[str, dict],
+    param: str,
+    values: list,
+    years: float,
 ) -> int:
     """Lifetimes, the per-value summary and both figures of a one-parameter script; exit status."""
     from runs.sweep import sweep_table
@@ -100,17 +117,21 @@ def report_sweep(
     if life.empty:
         drawn["survival"] = figures.message_figure(title, f"No bubble episodes. {definition}")
     else:
-        drawn["survival"] = survival.plot_survival(life, definition_note=definition, scenarios=labels,
-                                                   title=f"{title} (Kaplan-Meier)")
+        drawn["survival"] = survival.plot_survival(
+            life, definition_note=definition, scenarios=labels, title=f"{title} (Kaplan-Meier)"
+        )
         drawn["survival"].axes[0].set_xlabel(f"{commands.MEASURE_AXIS[args.measure]} (years; 1 year = 52 weeks)")
-        drawn["sweep"] = figures.sweep_curves(table, param, title, commands.burst_label(horizon, args.measure),
-                                              note=f"Bubble definition: {definition}")
+        drawn["sweep"] = figures.sweep_curves(
+            table, param, title, commands.burst_label(horizon, args.measure), note=f"Bubble definition: {definition}"
+        )
     paths = write(args.out, {"lifetimes": life, "sweep": table}, drawn)
 
     print(f"{param}: {summary}")
     for row in table.to_dict("records"):
         peak = f"; median peak price/fundamental {row['median_peak_pf']:.2f}" if "median_peak_pf" in row else ""
-        print(f"  {param}={commands.value_text(row[param])}: {row['n_episodes']} episodes, median "
-              f"{row['median_text']}, {commands.burst_label(horizon, args.measure)} {row['p_burst']:.2f}{peak}")
+        print(
+            f"  {param}={commands.value_text(row[param])}: {row['n_episodes']} episodes, median "
+            f"{row['median_text']}, {commands.burst_label(horizon, args.measure)} {row['p_burst']:.2f}{peak}"
+        )
     print("wrote:\n" + "\n".join(f"  {path}" for path in paths))
     return 0 if summary.ok else 1

@@ -31,36 +31,53 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = {r: scenario_config(args.scenario, {"economy.regime": r}, args.years) for r in REGIMES}
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    summary = run_experiment(
+        args.out,
+        scenarios,
+        commands.run_function(args.run_fn),
+        n_seeds=args.seeds,
+        root_seed=args.root_seed,
+        years=years,
+        options=ExecutorOptions.from_args(args),
+    )
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     horizon = commands.horizon_weeks(years)
     life = commands.lifetimes(tables.get("episodes"), args.measure)
     table = survival.lifetime_summary(life, horizon, scenarios=list(REGIMES))
     p_value = survival.logrank(life)
     table["logrank_p"] = p_value
-    peaks = scripts.peak_ratio(tables.get("weekly")).pivot(index=["replicate", "seed"], columns="scenario",
-                                                           values="peak_pf").reset_index()
+    peaks = (
+        scripts.peak_ratio(tables.get("weekly"))
+        .pivot(index=["replicate", "seed"], columns="scenario", values="peak_pf")
+        .reset_index()
+    )
     definition = commands.bubble_definition(scenarios[REGIMES[0]], args.measure)
     drawn = {}
     if not life.empty:
         drawn["survival"] = survival.plot_survival(
-            life, definition_note=definition, scenarios=list(REGIMES),
-            title="Bubble lifetimes under the companies' accounting (gaap_2026) and strict accounting")
+            life,
+            definition_note=definition,
+            scenarios=list(REGIMES),
+            title="Bubble lifetimes under the companies' accounting (gaap_2026) and strict accounting",
+        )
         drawn["survival"].axes[0].set_xlabel(f"{commands.MEASURE_AXIS[args.measure]} (years; 1 year = 52 weeks)")
     paths = scripts.write(args.out, {"lifetimes": life, "summary": table, "peak_pf": peaks}, drawn)
 
     print(f"accounting regimes: {summary}")
     for row in table.itertuples():
         burst = f"{row.p_burst:.2f}" if math.isfinite(row.p_burst) else "n/a"
-        print(f"  {row.scenario}: {row.n_episodes} episodes, median {row.median_text}, "
-              f"{commands.burst_label(horizon, args.measure)} {burst}")
+        print(
+            f"  {row.scenario}: {row.n_episodes} episodes, median {row.median_text}, "
+            f"{commands.burst_label(horizon, args.measure)} {burst}"
+        )
     if math.isfinite(p_value):
         print(f"  log-rank p = {p_value:.3g}")
     if set(REGIMES) <= set(peaks.columns) and len(peaks):
         lower = (peaks["strict"] < peaks["gaap_2026"]).mean()
-        print(f"  peak price/fundamental, median: gaap_2026 {peaks['gaap_2026'].median():.2f}, strict "
-              f"{peaks['strict'].median():.2f}; strict lower in {lower:.0%} of {len(peaks)} paired seeds")
+        print(
+            f"  peak price/fundamental, median: gaap_2026 {peaks['gaap_2026'].median():.2f}, strict "
+            f"{peaks['strict'].median():.2f}; strict lower in {lower:.0%} of {len(peaks)} paired seeds"
+        )
     print("wrote:\n" + "\n".join(f"  {path}" for path in paths))
     return 0 if summary.ok else 1
 

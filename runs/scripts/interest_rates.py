@@ -26,12 +26,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     scripts.check(args)
     rates = [commands.parse_value(v) for v in args.rates.split(",")]
-    scenarios = {f"rate-{commands.value_text(r)}": scenario_config(args.scenario, {FIELD: r}, args.years)
-                 for r in rates}
+    scenarios = {
+        f"rate-{commands.value_text(r)}": scenario_config(args.scenario, {FIELD: r}, args.years) for r in rates
+    }
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    summary = run_experiment(
+        args.out,
+        scenarios,
+        commands.run_function(args.run_fn),
+        n_seeds=args.seeds,
+        root_seed=args.root_seed,
+        years=years,
+        options=ExecutorOptions.from_args(args),
+    )
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "interest_rate", rates, years)
 

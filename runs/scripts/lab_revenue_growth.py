@@ -37,8 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         scenarios[f"growth-x{factor:g}"] = scenario_config(args.scenario, growth, args.years)
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    summary = run_experiment(
+        args.out,
+        scenarios,
+        commands.run_function(args.run_fn),
+        n_seeds=args.seeds,
+        root_seed=args.root_seed,
+        years=years,
+        options=ExecutorOptions.from_args(args),
+    )
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "growth_factor", factors, years)
 

@@ -26,7 +26,7 @@ from economy.errors import InputError
 
 GIANTS = ("Microsoft", "Alphabet", "Amazon", "Oracle")
 OWN_TASTES = {"market.latent_reference": ""}
-VARIANTS = {   # name -> (scenario, overrides, years)
+VARIANTS = {  # name -> (scenario, overrides, years)
     "no_loop, rate 2%": ("no_loop", {"economy.interest_rate": 0.02}, 10.0),
     "no_loop, rate 6%": ("no_loop", {"economy.interest_rate": 0.06}, 10.0),
     "no_loop, 20 years": ("no_loop", {}, 20.0),
@@ -47,11 +47,18 @@ def measure(task) -> dict[str, pd.DataFrame]:
     model.run()
     weekly = model.tables()["weekly"]
     returns = np.log1p(weekly["basket_return"].iloc[1:])
-    return {"caveats": pd.DataFrame([{
-        "rest_end_over_start": weekly["pf_Rest"].iloc[-1] / opening["pf_Rest"],
-        "microsoft_pf_end": weekly["pf_Microsoft"].iloc[-1],
-        "largest_giant_pf": max(weekly[f"pf_{g}"].max() for g in GIANTS),
-        "largest_weekly_move": float(returns.abs().max())}])}
+    return {
+        "caveats": pd.DataFrame(
+            [
+                {
+                    "rest_end_over_start": weekly["pf_Rest"].iloc[-1] / opening["pf_Rest"],
+                    "microsoft_pf_end": weekly["pf_Microsoft"].iloc[-1],
+                    "largest_giant_pf": max(weekly[f"pf_{g}"].max() for g in GIANTS),
+                    "largest_weekly_move": float(returns.abs().max()),
+                }
+            ]
+        )
+    }
 
 
 def run_name(variant: str) -> str:
@@ -82,29 +89,42 @@ def main(argv: list[str] | None = None) -> int:
         names = {run_name(name): name for name, spec in VARIANTS.items() if spec[2] == years}
         configs = {key: scenario_config(VARIANTS[name][0], VARIANTS[name][1], years) for key, name in names.items()}
         where = Path(args.out) / f"{years:g}-years"
-        run_experiment(where, configs, measure, n_seeds=args.seeds, root_seed=20260101, years=years,
-                       options=ExecutorOptions(workers=args.workers))
+        run_experiment(
+            where,
+            configs,
+            measure,
+            n_seeds=args.seeds,
+            root_seed=20260101,
+            years=years,
+            options=ExecutorOptions(workers=args.workers),
+        )
         table = load_experiment(where, ["caveats"])["caveats"]
         pieces.append(table.assign(variant=table["scenario"].map(names)))
     rows = pd.concat(pieces, ignore_index=True)
     by = rows.groupby("variant", sort=False)
     drift = by["rest_end_over_start"]
-    outside = by.apply(lambda d: float(((d["rest_end_over_start"] < 0.8) | (d["rest_end_over_start"] > 1.25)).mean()),
-                       include_groups=False)
+    outside = by.apply(
+        lambda d: float(((d["rest_end_over_start"] < 0.8) | (d["rest_end_over_start"] > 1.25)).mean()),
+        include_groups=False,
+    )
     print(f"{args.seeds} seeds per variant (replicate seeds of root 20260101)\n")
     print("rest of the market, price/fundamental at the end over its start")
     for name in list(VARIANTS)[:5]:
         print(f"  {name:<22} median {drift.median()[name]:.3f}, outside 0.8-1.25 in {outside[name]:.0%} of runs")
     observed = rows[rows["variant"] == "baseline"].set_index("seed")["microsoft_pf_end"]
-    print("\nMicrosoft's price/fundamental after ten years over the unshifted run's (latent demand solved at the "
-          "opening price)")
+    print(
+        "\nMicrosoft's price/fundamental after ten years over the unshifted run's (latent demand solved at the "
+        "opening price)"
+    )
     for name, shift in (("Microsoft opens at 1.5x", 1.5), ("Microsoft opens at 0.67x", 1 / 1.5)):
         shifted = rows[rows["variant"] == name].set_index("seed")["microsoft_pf_end"]
         ratio = float(np.median(shifted / observed))
         print(f"  {name:<26} median ratio {ratio:.3f}: {np.log(ratio) / np.log(shift):.0%} of the opening gap kept")
     base = rows[rows["variant"] == "baseline"]
-    print(f"\nbaseline: largest single-giant price/fundamental {base['largest_giant_pf'].max():.2f}; "
-          f"largest weekly basket move (log) {base['largest_weekly_move'].max():.3f}")
+    print(
+        f"\nbaseline: largest single-giant price/fundamental {base['largest_giant_pf'].max():.2f}; "
+        f"largest weekly basket move (log) {base['largest_weekly_move'].max():.3f}"
+    )
     return 0
 
 

@@ -27,12 +27,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     scripts.check(args)
     shares = [commands.parse_value(v) for v in args.shares.split(",")]
-    scenarios = {f"passive-{commands.value_text(s)}": scenario_config(args.scenario, {FIELD: s}, args.years)
-                 for s in shares}
+    scenarios = {
+        f"passive-{commands.value_text(s)}": scenario_config(args.scenario, {FIELD: s}, args.years) for s in shares
+    }
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(args.out, scenarios, commands.run_function(args.run_fn), n_seeds=args.seeds,
-                             root_seed=args.root_seed, years=years, options=ExecutorOptions.from_args(args))
+    summary = run_experiment(
+        args.out,
+        scenarios,
+        commands.run_function(args.run_fn),
+        n_seeds=args.seeds,
+        root_seed=args.root_seed,
+        years=years,
+        options=ExecutorOptions.from_args(args),
+    )
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "passive_share", shares, years)
 
