@@ -41,8 +41,15 @@ def parser(name: str, doc: str, seeds: int) -> argparse.ArgumentParser:
     p.add_argument(
         "--measure",
         choices=commands.MEASURES,
-        default="lifetime",
-        help="lifetime (start to burst) or remaining (scenario start to burst)",
+        default="remaining",
+        help="remaining (scenario start to burst, default) or lifetime (the episode's start to its burst)",
+    )
+    p.add_argument(
+        "--episodes",
+        choices=commands.EPISODE_KINDS,
+        default="first",
+        dest="episode_kind",
+        help="first (each run's headline episode, default), later or all (pooled)",
     )
     p.add_argument("--executor", choices=EXECUTORS, default="process")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all CPUs)")
@@ -106,12 +113,13 @@ def report_sweep(
 
     labels = list(scenarios)
     horizon = commands.horizon_weeks(years)
-    life = commands.lifetimes(tables.get("episodes"), args.measure)
+    every = commands.lifetimes(tables.get("episodes"), args.measure)
+    life = commands.chosen_episodes(every, args.episode_kind)
     table = sweep_table(life, labels, {param: values}, horizon)
     if "weekly" in tables:
         peaks = peak_ratio(tables["weekly"]).groupby("scenario")["peak_pf"].median()
         table["median_peak_pf"] = [float(peaks.get(label, float("nan"))) for label in labels]
-    definition = commands.bubble_definition(next(iter(scenarios.values())), args.measure)
+    definition = commands.bubble_definition(next(iter(scenarios.values())), args.measure, args.episode_kind)
     title = f"Bubble {commands.MEASURE_AXIS[args.measure]} by {param}"
     drawn = {}
     if life.empty:
@@ -124,7 +132,7 @@ def report_sweep(
         drawn["sweep"] = figures.sweep_curves(
             table, param, title, commands.burst_label(horizon, args.measure), note=f"Bubble definition: {definition}"
         )
-    paths = write(args.out, {"lifetimes": life, "sweep": table}, drawn)
+    paths = write(args.out, {"lifetimes": every, "sweep": table}, drawn)
 
     print(f"{param}: {summary}")
     for row in table.to_dict("records"):

@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     horizon = commands.horizon_weeks(years)
-    life = commands.lifetimes(tables.get("episodes"), args.measure)
+    every = commands.lifetimes(tables.get("episodes"), args.measure)
+    life = commands.chosen_episodes(every, args.episode_kind)
     table = survival.lifetime_summary(life, horizon, scenarios=list(REGIMES))
     p_value = survival.logrank(life)
     table["logrank_p"] = p_value
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         .pivot(index=["replicate", "seed"], columns="scenario", values="peak_pf")
         .reset_index()
     )
-    definition = commands.bubble_definition(scenarios[REGIMES[0]], args.measure)
+    definition = commands.bubble_definition(scenarios[REGIMES[0]], args.measure, args.episode_kind)
     drawn = {}
     if not life.empty:
         drawn["survival"] = survival.plot_survival(
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             title="Bubble lifetimes under the companies' accounting (gaap_2026) and strict accounting",
         )
         drawn["survival"].axes[0].set_xlabel(f"{commands.MEASURE_AXIS[args.measure]} (years; 1 year = 52 weeks)")
-    paths = scripts.write(args.out, {"lifetimes": life, "summary": table, "peak_pf": peaks}, drawn)
+    paths = scripts.write(args.out, {"lifetimes": every, "summary": table, "peak_pf": peaks}, drawn)
 
     print(f"accounting regimes: {summary}")
     for row in table.itertuples():
