@@ -11,7 +11,9 @@ control accounts, to one dollar per trillion; and no reported number is NaN or i
 
 import math
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,3 +119,188 @@ def test_books_hold_at_every_step_of_random_valid_scenarios(overrides, seed):
     weekly = model.tables()["weekly"]
     numeric = weekly.select_dtypes("number").to_numpy(dtype=float)
     assert all(math.isfinite(v) for v in numeric.ravel())
+
+
+# ------------------------------------------------------------------ the declared ranges, uniformly
+# Design 11: a value inside the declared ranges is a promise that the model runs. This draws every
+# numeric field of the scenario (agent tables included) uniformly from exactly the range declared
+# in model/scenario.py (`declared_fields`, the same declaration docs/ranges.md is generated from),
+# repairs the relations between fields the loader also checks (a floor below its ceiling, shares
+# adding up to at most 1, ...), and runs two years with the ledger checked. Exploratory, not in CI:
+# RANGES_EXAMPLES=200 pytest tests/test_invariants_property.py -k declared; or, to tally every
+# failure instead of stopping at the first, `python tests/test_invariants_property.py 200`.
+RANGES = int(os.environ.get("RANGES_EXAMPLES", "0"))
+SKIP_RANGES = "exploratory: set RANGES_EXAMPLES=N (failures are the work list of issue 9)"
+
+
+def uniform_raw(uniform, integer, choice) -> dict:
+    """Raw scenario data (the baseline's agents) with every field drawn from its declared range.
+
+    `uniform(lo, hi)` a float in [lo, hi], `integer(lo, hi)` an int in [lo, hi], `choice(seq)` one
+    item: Hypothesis draws or a random generator's.
+    """
+    import copy
+    import datetime as dt
+
+    from model import scenario as schema
+
+    raw = copy.deepcopy(schema.load_raw("baseline")[0])
+
+    def value(info):
+        r = info.valid
+        lo, hi = r.lo, r.hi
+        if info.kind == "date":
+            return lo + dt.timedelta(days=integer(0, (hi - lo).days))
+        if info.kind == "int":
+            return integer(lo + r.lo_open, hi - r.hi_open)
+        x = uniform(float(lo), float(hi))
+        if (r.lo_open and x <= r.lo) or (r.hi_open and x >= r.hi):
+            x = (float(lo) + float(hi)) / 2.0  # an open end drawn: the middle instead
+        return x
+
+    for info in schema.declared_fields():
+        head, _, rest = info.dotted.partition(".")
+        rows = raw[head[:-2]] if head.endswith("[]") else [raw.setdefault(head, {}) if rest else raw]
+        key = rest.partition(".")[0] if head.endswith("[]") else (rest or head)
+        if key == "seed" or info.kind in ("text", "tables"):
+            continue
+        for row in rows:
+            if info.kind == "bool":
+                row[key] = choice([True, False])
+            elif info.kind == "choice":
+                row[key] = choice(info.choices)
+            elif info.kind == "array":
+                row[key] = [value(info) for _ in range(info.length)]
+            elif info.kind == "shares":
+                weights = {g: uniform(0.0, 1.0) + 1e-9 for g in row.get(key, {})}
+                row[key] = {g: w / sum(weights.values()) for g, w in weights.items()}
+            else:
+                row[key] = value(info)
+    _repair_relations(raw, uniform)
+    raw["run"]["years"] = 2.0
+    return raw
+
+
+def _repair_relations(raw: dict, uniform) -> None:
+    """Make the drawn values keep the orders and sums the loader checks (scenario._cross_check)."""
+    run, rounds, market, savers = raw["run"], raw["rounds"], raw["market"], raw["savers"]
+    run["start"], run["boom_started"] = max(run["start"], run["boom_started"]), min(run["start"], run["boom_started"])
+    rounds["floor_multiple"], rounds["multiple"], rounds["ceiling_multiple"] = sorted(
+        (rounds["floor_multiple"], rounds["multiple"], rounds["ceiling_multiple"])
+    )
+    for low, high in (("earnings_growth_min", "earnings_growth_max"),):
+        market[low], market[high] = sorted((market[low], market[high]))
+    savers["panic_weeks_min"], savers["panic_weeks_max"] = sorted(
+        (savers["panic_weeks_min"], savers["panic_weeks_max"])
+    )
+    savers["glide_start_age"] = 20.0 + (savers["glide_start_age"] - 20.0) * (savers["retirement_age"] - 20.0) / 60.0
+    market["trend_share"] *= 1.0 - market["earnings_share"]
+    savers["boomer_share"] *= 1.0 - savers["retiree_share"]
+    for lab in raw["labs"]:
+        trigger = lab["runway_trigger_weeks"]
+        lab["runway_target_weeks"] = trigger + max(lab["runway_target_weeks"] / 1040.0, 1e-6) * (1040.0 - trigger)
+    for p in raw["partnerships"]:
+        p["clause_share"] *= 1.0 - p["credits_share"]
+    for lab in {p["lab"] for p in raw["partnerships"]}:
+        rows = [p for p in raw["partnerships"] if p["lab"] == lab]
+        total = sum(p["stake"] for p in rows)
+        for p in rows:
+            p["stake"] *= (1.0 - 1e-9) / max(total, 1.0)  # the loader allows no rounding above 1
+
+
+def _run_declared(raw: dict, seed: int):
+    """Build and run two years; return None, or the DomainError that stopped the run in one line."""
+    from model import scenario as schema
+
+    config = schema.build(raw, "<uniform draw>")
+    try:
+        model = CircularFinance(config, rng=seed, check_ledger=True)
+        model.run()
+    except DomainError as stop:
+        return stop
+    weekly = model.tables()["weekly"]
+    numeric = weekly.select_dtypes("number").to_numpy(dtype=float)
+    assert all(math.isfinite(v) for v in numeric.ravel()), "a reported number is NaN or infinite"
+    return None
+
+
+@st.composite
+def declared_scenarios(draw):
+    return uniform_raw(
+        lambda lo, hi: lo + draw(st.floats(0.0, 1.0)) * (hi - lo),
+        lambda lo, hi: draw(st.integers(lo, hi)),
+        lambda seq: draw(st.sampled_from(list(seq))),
+    )
+
+
+@pytest.mark.skipif(not RANGES, reason=SKIP_RANGES)
+@settings(max_examples=RANGES or 1, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(declared_scenarios(), st.integers(0, 2**32 - 1))
+def test_every_scenario_within_the_declared_ranges_runs(raw, seed):
+    from hypothesis import reject
+
+    from economy.errors import InputError
+    from model import scenario as schema
+
+    try:
+        schema.build(raw, "<uniform draw>")
+    except InputError as error:
+        assert "must be in" not in str(error), error  # a drawn value outside its own range: a bug
+        reject()  # a tie the shrinker made (floor == multiple): outside the relations, not a failure
+    _run_declared(raw, seed)
+
+
+def explore(examples: int, seed: int = 0, pinned: tuple[str, ...] = ()) -> None:
+    """Draw `examples` scenarios uniformly from the declared ranges and tally how runs end;
+    `pinned` fields (economy.interest_rate) keep the baseline's value, to look past a failure class."""
+    import collections
+    import random
+    import signal
+    import traceback
+
+    rng = random.Random(seed)
+    tally, shown = collections.Counter(), {}
+
+    def timeout(*_):
+        raise TimeoutError("run took more than 300 s")
+
+    signal.signal(signal.SIGALRM, timeout)
+    for i in range(examples):
+        raw = uniform_raw(rng.uniform, rng.randint, rng.choice)
+        for dotted in pinned:
+            table, key = dotted.split(".")
+            raw[table][key] = BASELINE_RAW[table][key]
+        signal.alarm(300)
+        try:
+            stop = _run_declared(raw, rng.randrange(2**32))
+            outcome = "ok" if stop is None else f"DomainError: {_shape(str(stop))}"
+        except Exception as exc:  # noqa: BLE001 - exploration: every failure class is the result
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            where = f"{Path(frame.filename).name}:{frame.lineno}"
+            outcome = f"{type(exc).__name__} at {where}: {_shape(str(exc))}"
+        finally:
+            signal.alarm(0)
+        tally[outcome] += 1
+        shown.setdefault(outcome, (i, {k: raw[k] for k in ("economy", "rounds", "market", "savers", "bubble")}))
+        print(f"{i}: {outcome}", flush=True)
+    print("\n== outcomes")
+    for outcome, count in tally.most_common():
+        print(f"{count:4d}  {outcome}   (first: example {shown[outcome][0]})")
+
+
+def _shape(message: str) -> str:
+    """A message with its numbers blanked, so that failures of one kind count together."""
+    import re
+
+    return re.sub(r"-?\d[\d.e+-]*", "#", message.splitlines()[0] if message else "")[:160]
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from model.scenario import load_raw
+
+    BASELINE_RAW = load_raw("baseline")[0]
+    args = sys.argv[1:] + ["20", "0", ""][len(sys.argv) - 1 :]
+    explore(int(args[0]), int(args[1]), tuple(k for k in args[2].split(",") if k))
