@@ -59,12 +59,12 @@ def main(args: argparse.Namespace) -> int:
         overrides=commands.parse_overrides(args.set),
         measure=args.measure,
         episodes=args.episode_kind,
-        run_fn=commands.run_function(args.run_fn),
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
 
 
+@commands.holding_lock
 def run_baseline(
     scenario: str = "baseline",
     *,

@@ -36,7 +36,10 @@ def _number(value):
 def main(args) -> int:
     from economy.accounting import revenue_by_origin
     from model.calibration import TOLERANCE, run_first_year, seed_figures
+    from runs.commands import check_limits, resolve
 
+    check_limits(args)
+    resolve(args.scenario)  # a bad scenario is refused before the run
     tables = run_first_year(args.scenario, rng=args.seed)
     table = seed_figures(tables)
     counted = table[table["ok"].notna()]

@@ -2,7 +2,9 @@
 
 Every command module exposes `add_parser(subparsers)`. Bad input raises `InputError`
 (or argparse rejects it); either way the user sees one line on stderr and exit status 2,
-before anything is run or written. Building the parser imports every command module, so a
+before anything is run or written: `main` checks every numeric option against
+`runs.commands.LIMITS` and the output folder with `runs.commands.check_out_dir` before it calls
+the command, and returns argparse's status instead of exiting. Building the parser imports every command module, so a
 command module must be cheap to import: pandas, matplotlib, scipy and the model are imported
 inside the functions that use them, and `python -m runs --help` stays well under a second
 (`benchmarks/bench_cli.py`).
@@ -56,8 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from runs.commands import check_limits, check_out_dir
+
     try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a usage error (status 2, one line already printed) or --help (0)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        # Every command's numeric options and output folder, before anything runs or is written.
+        check_limits(args)
+        if getattr(args, "out", None) is not None:
+            check_out_dir(args.out)
         return int(args.func(args) or 0)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,9 +16,11 @@ parsers from it); those are imported by the functions that need them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import contextvars
 import datetime as dt
+import functools
 import hashlib
-import importlib
 import json
 import math
 import re
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
-from runs.executors import EXECUTORS, ExecutorOptions
+from runs.executors import DEFAULT_RUN_TIMEOUT, EXECUTORS, ExecutorOptions
 from runs.store import write_atomic
 
 if TYPE_CHECKING:
@@ -203,12 +205,12 @@ def resolve(
     years: float | None = None,
 ) -> Resolved:
     """Load and validate a scenario with overrides (InputError if anything is wrong)."""
-    from runs.simulate import scenario_config
+    from model.scenario import load
 
     if years is not None and (isinstance(years, bool) or not isinstance(years, (int, float)) or not years > 0):
         raise InputError(f"--years must be a positive number, got {years!r}")
     overrides = dict(overrides or {})
-    config = scenario_config(name_or_path, overrides, years)
+    config = load(name_or_path, {**overrides, **({} if years is None else {"run.years": years})}, "--set").to_dict()
     return Resolved(
         label=scenario_label(name_or_path, overrides),
         source=str(name_or_path),
@@ -289,10 +291,9 @@ def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario
         help="first (each run's headline episode, default), later (the ones after it) "
         "or all (pooled; intervals bootstrapped over seeds)",
     )
+    # The run function is not a command-line option (it would import whatever is importable,
+    # the current folder first): a stand-in model goes through the Python API's run_fn=.
     add_executor_options(parser)
-    # A stand-in for the model (module:attribute): for tests and for trying another model
-    # with the same tables; not part of the advertised interface.
-    parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
 
 
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -306,6 +307,12 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dask-local", type=int, metavar="N", help="start a local Dask cluster of N workers (with --executor dask)"
     )
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"stop a run that takes longer and record it as failed (default {DEFAULT_RUN_TIMEOUT:g}, one hour)",
+    )
 
 
 def describe(doc: str) -> str:
@@ -315,17 +322,13 @@ def describe(doc: str) -> str:
 
 
 def check_counts(args: argparse.Namespace) -> None:
-    """The integer options argparse cannot bound, checked before anything runs."""
-    if args.seeds < 1:
-        raise InputError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.root_seed < 0:
-        raise InputError(f"--root-seed must be a non-negative integer, got {args.root_seed}")
-    if args.years is not None and not (math.isfinite(args.years) and args.years > 0):
-        raise InputError(f"--years must be a positive number, got {args.years:g}")
-    for option in ("workers", "dask_local"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise InputError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
+    """The numeric options argparse cannot bound (`check_limits`) and the executor's, before anything runs."""
+    check_limits(args)
+    if args.out is not None:
+        check_out_dir(args.out)
+    timeout = getattr(args, "run_timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise InputError(f"--run-timeout must be a positive number of seconds, got {timeout:g}")
     if (args.scheduler or args.dask_local) and args.executor != "dask":
         raise InputError("--scheduler and --dask-local need --executor dask")
     if args.scheduler and args.dask_local:
@@ -338,26 +341,104 @@ def years_option(args: argparse.Namespace) -> float | None:
     return int(args.years) if float(args.years).is_integer() else float(args.years)
 
 
-def run_function(spec: str | None) -> Callable:
-    """The run function: the model's `run_task`, or `module:attribute` for a stand-in."""
-    if spec is None:
-        from runs.simulate import run_task
+def run_function(spec: None = None) -> Callable:
+    """The model's run function, `runs.simulate.run_task`.
 
-        return run_task
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr:
-        raise InputError(f"--run-fn expects MODULE:NAME, got {spec!r}")
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise InputError(f"--run-fn {spec}: {exc}") from None
-    if not callable(fn):
-        raise InputError(f"--run-fn {spec} is not callable")
-    return fn
+    A stand-in is passed as a callable to the Python API (`run_baseline(..., run_fn=...)`);
+    naming one by module on the command line is no longer possible (it imported whatever was
+    importable, the current folder first), and a name given here is refused.
+    """
+    if spec is not None:
+        raise InputError("a run function cannot be named on the command line; pass run_fn= to the Python API")
+    from runs.simulate import run_task
+
+    return run_task
 
 
 def default_out(command: str, labels: Sequence[str]) -> Path:
     return Path("out") / command / safe_label("-vs-".join(labels))
+
+
+# --------------------------------------------------------------------------- input limits
+
+# Bounds of the numeric options, by argparse dest: (low, high, integer, low excluded). Checked
+# by `check_limits` before anything runs, in every command and script that has the option.
+MAX_SEED = 2**63 - 1
+LIMITS: dict[str, tuple[float, float, bool, bool]] = {
+    "seeds": (1, 100_000, True, False),
+    "root_seed": (0, MAX_SEED, True, False),
+    "seed": (0, MAX_SEED, True, False),
+    "years": (0, 50, False, True),
+    "workers": (1, 1024, True, False),
+    "dask_local": (1, 1024, True, False),
+    "psy_reps": (20, 100_000, True, False),
+    "reps": (20, 100_000, True, False),
+    "bootstrap": (10, 100_000, True, False),
+    "lag": (0, 100, True, False),
+    "min_window": (1, 10_000_000, True, False),
+}
+# Filesystems that are views of the kernel, not places for results.
+SPECIAL_DIRS = ("/proc", "/sys", "/dev")
+
+
+def check_number(value: Any, option: str, low: float, high: float, *, integer: bool, low_open: bool = False) -> Any:
+    """`value` if it is a finite number (a whole one if `integer`) in [low, high] (or (low, high]
+    with `low_open`); otherwise InputError naming the option and the range."""
+    where = f"{'(' if low_open else '['}{low:g}, {high:g}]" if high < 1e15 else f"{low:g}..2**63-1"
+    kind = "a whole number" if integer else "a finite number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{option} must be {kind} in {where}, got {value!r}")
+    if integer and not (isinstance(value, int) or (math.isfinite(value) and float(value).is_integer())):
+        raise InputError(f"{option} must be {kind} in {where}, got {value!r}")
+    if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+        shown = f"{value:g}" if isinstance(value, float) else (str(value) if abs(value) < 10**20 else f"{value:.3g}")
+        raise InputError(f"{option} must be {kind} in {where}, got {shown}")
+    return value
+
+
+def check_limits(args: argparse.Namespace) -> None:
+    """Every numeric option of `args` named in LIMITS within its bounds (InputError otherwise)."""
+    for dest, (low, high, integer, low_open) in LIMITS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            check_number(value, "--" + dest.replace("_", "-"), low, high, integer=integer, low_open=low_open)
+
+
+def check_out_dir(path: str | Path, option: str = "--out") -> Path:
+    """The output folder `path` if it can be created and written; InputError naming the option if not.
+
+    Refused: an empty path, a path whose existing part is a file (or lies under one), a path in
+    /proc, /sys or /dev, a name too long for the filesystem, and a folder (or its nearest existing
+    parent) in which a probe file cannot be created. Nothing is left behind: the probe file is
+    removed and no folder is created.
+    """
+    import os
+    import tempfile
+
+    text = str(path)
+    if not text.strip() or "\0" in text:
+        raise InputError(f"{option} {text!r}: not a usable folder name")
+    given = Path(text).expanduser()
+    real = Path(os.path.realpath(given))
+    for special in SPECIAL_DIRS:
+        if real == Path(special) or Path(special) in real.parents:
+            raise InputError(f"{option} {text}: {special} is a system filesystem, not a place for results")
+    if any(len(os.fsencode(part)) > 255 for part in real.parts) or len(os.fsencode(str(real))) > 4000:
+        raise InputError(f"{option} {text}: the name is too long for the filesystem")
+    existing = real
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        if existing == real:
+            raise InputError(f"{option} {text}: exists and is not a folder")
+        raise InputError(f"{option} {text}: {existing} is a file, so no folder can be made under it")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=existing)
+    except OSError as exc:
+        raise InputError(f"{option} {text}: cannot write in {existing} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return given
 
 
 # --------------------------------------------------------------------------- running
@@ -416,6 +497,26 @@ class Outcome:
         return 0 if self.ok else 1
 
 
+_LOCK_SCOPE: contextvars.ContextVar[contextlib.ExitStack | None] = contextvars.ContextVar("lock_scope", default=None)
+
+
+def holding_lock(command: Callable) -> Callable:
+    """Decorate a command function so that the out-folder lock `execute` takes is held until
+    the command returns: from the first run through the analysis to the last result written,
+    so a second runner on the same folder is refused (InputError) instead of interleaving."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        with contextlib.ExitStack() as stack:
+            token = _LOCK_SCOPE.set(stack)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                _LOCK_SCOPE.reset(token)
+
+    return wrapper
+
+
 def execute(
     out_dir: Path,
     scenarios: dict[str, dict],
@@ -427,9 +528,18 @@ def execute(
     progress: str | bool | None = None,
     extra: dict | None = None,
 ) -> Outcome:
-    """Run (or resume) the experiment into out_dir and return an Outcome to add results to."""
+    """Run (or resume) the experiment into out_dir and return an Outcome to add results to.
+
+    Inside a `holding_lock` command the folder's lock (`runs.store.exclusive`) is taken here
+    and kept until the command returns; otherwise it is released when the runs are done.
+    """
+    from runs import store
     from runs.experiment import run_experiment
 
+    check_out_dir(out_dir)  # the default folder too, before the runner creates anything
+    scope = _LOCK_SCOPE.get()
+    if scope is not None:
+        scope.enter_context(store.exclusive(Path(out_dir)))
     summary = run_experiment(
         out_dir,
         scenarios,
@@ -440,6 +550,7 @@ def execute(
         options=options,
         progress=progress,
         manifest_extra=extra,
+        lock=scope is None,
     )
     return Outcome(out_dir=Path(out_dir), summary=summary)
 

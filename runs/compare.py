@@ -71,12 +71,12 @@ def main(args: argparse.Namespace) -> int:
         measure=args.measure,
         episodes=args.episode_kind,
         psy_reps=args.psy_reps,
-        run_fn=commands.run_function(args.run_fn),
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
 
 
+@commands.holding_lock
 def run_compare(
     scenarios: Sequence[str],
     *,

@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from economy.errors import InputError
+from runs.commands import holding_lock
 from runs.executors import ExecutorOptions
 
 if TYPE_CHECKING:
@@ -186,8 +187,6 @@ def add_parser(subparsers) -> None:
         help=f"bootstrap resamples of the seeds for the intervals (default {DEFAULT_BOOTSTRAP})",
     )
     add_executor_options(parser)
-    # A stand-in for run_outcomes (module:attribute), for tests; not part of the advertised interface.
-    parser.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
     parser.set_defaults(func=main)
 
 
@@ -203,7 +202,6 @@ def main(args: argparse.Namespace) -> int:
         years=commands.years_option(args),
         overrides=commands.parse_overrides(args.set),
         n_boot=args.bootstrap,
-        run_fn=commands.run_function(args.run_fn) if args.run_fn else None,
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
@@ -304,10 +302,11 @@ def run_outcomes(task) -> dict[str, pd.DataFrame]:
     """
     from model import scenario as scenarios
     from model.model import CircularFinance
+    from runs.simulate import run_checked
 
     config = scenarios.from_dict(task.config, where=f"task {task.scenario}/{task.replicate}")
     model = CircularFinance(config, rng=task.seed)
-    model.run()
+    run_checked(model)  # books checked at quarter ends
     tables = model.tables()
     return {"outcomes": outcome_row(tables["weekly"], tables["episodes"]), "episodes": tables["episodes"]}
 
@@ -500,6 +499,7 @@ def decompose(
 # --------------------------------------------------------------------------- the experiment
 
 
+@holding_lock
 def run_decompose(
     scenario: str = "baseline",
     *,

@@ -14,6 +14,15 @@ an `out_dir` at a time (a lock file enforces this). With the "process" and "dask
 the run function is pickled by reference, so it must be importable (defined at module level)
 and scripts need an `if __name__ == "__main__":` guard.
 
+Resuming trusts nothing it can check: every finished run's files are verified against the
+sizes and SHA-256 checksums in its done.json (`runs.store.verify_run`) and a damaged or
+incomplete run is redone, with one line saying which and why. A run that takes longer than
+`run_timeout` seconds (default one hour) is stopped and recorded as a failure ("timed out
+after N s"): the worker arms SIGALRM around the call, which interrupts Python code (and
+sleeps) but not a single long C call, and only works where the run executes on a process's
+main thread (the serial and process executors on POSIX; on Dask's worker threads and on
+Windows the limit is not enforced).
+
 This module owns RunTask, ExperimentSummary, the replicate seeds, what a worker does with
 one task, progress reporting and `run_experiment`; the names of the modules it was split
 into are re-exported here for existing callers.
@@ -22,6 +31,7 @@ into are re-exported here for existing callers.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import importlib.metadata
 import io
 import json
@@ -29,8 +39,10 @@ import math
 import os
 import pickle
 import platform
+import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,7 +55,7 @@ import pandas as pd
 
 from economy.errors import InputError
 from runs import store
-from runs.executors import EXECUTORS, ExecutorOptions, SerialExecutor, open_executor
+from runs.executors import DEFAULT_RUN_TIMEOUT, EXECUTORS, ExecutorOptions, SerialExecutor, open_executor
 from runs.loader import load_experiment
 from runs.store import (
     DONE_NAME,
@@ -56,6 +68,7 @@ from runs.store import (
 )
 
 __all__ = [
+    "DEFAULT_RUN_TIMEOUT",
     "DONE_NAME",
     "EXECUTORS",
     "FAILURES_DIR",
@@ -68,6 +81,7 @@ __all__ = [
     "ExecutorOptions",
     "ExperimentSummary",
     "RunTask",
+    "RunTimeout",
     "SerialExecutor",
     "load_experiment",
     "open_executor",
@@ -137,16 +151,47 @@ def replicate_seeds(root_seed: int, n: int) -> list[int]:
 # --------------------------------------------------------------------------- worker side
 
 
-def _execute(run_fn: Callable[[RunTask], Mapping[str, pd.DataFrame]], task: RunTask) -> dict:
+class RunTimeout(TimeoutError):
+    """A run took longer than its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise RunTimeout in this thread after `seconds`, where SIGALRM can do it (see module doc)."""
+    usable = (
+        seconds is not None and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise RunTimeout(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _execute(
+    run_fn: Callable[[RunTask], Mapping[str, pd.DataFrame]], task: RunTask, run_timeout: float | None = None
+) -> dict:
     """Run one task wherever the executor puts it and encode its tables as Parquet there.
 
     Never raises: a traceback formatted here survives any executor, and encoding in the
     worker spreads that cost, sends compact bytes home and blames unstorable tables on
-    the run that made them.
+    the run that made them. A run longer than `run_timeout` seconds is a failure.
     """
     started = time.time()
     try:
-        tables = _check_tables(run_fn(task))
+        with _time_limit(run_timeout):
+            result = run_fn(task)
+        tables = _check_tables(result)
+        del result
         encoded = {name: _encode_table(table) for name, table in tables.items()}
         rows = {name: len(table) for name, table in tables.items()}
         del tables
@@ -347,6 +392,7 @@ def _run_all(
     run_fn: Callable,
     todo: Iterable[RunTask],
     on_idle: Callable[[], None] = lambda: None,
+    run_timeout: float | None = None,
 ) -> Iterator[tuple[RunTask, dict]]:
     """Yield (task, outcome) as runs finish, keeping at most `window` runs in flight.
 
@@ -362,7 +408,7 @@ def _run_all(
                 exhausted = True
                 break
             try:
-                in_flight[pool.submit(_execute, run_fn, task)] = task
+                in_flight[pool.submit(_execute, run_fn, task, run_timeout)] = task
             except Exception as exc:  # e.g. a broken pool: the run is recorded, not lost
                 yield task, _failure_from_exception(exc)
         if not in_flight:
@@ -392,6 +438,34 @@ def _record(out_dir: Path, task: RunTask, outcome: dict) -> bool:
     return False
 
 
+def _to_do(out_dir: Path, tasks: list[RunTask]) -> list[RunTask]:
+    """The tasks to run: those without a finished run, and those whose finished run fails
+    verification (one line each, saying why; its done.json goes first)."""
+    todo, unverifiable = [], 0
+    for task in tasks:
+        folder = store.run_dir(out_dir, task.scenario, task.replicate)
+        if not (folder / DONE_NAME).is_file():
+            todo.append(task)
+            continue
+        problem = store.verify_run(folder)
+        if problem is None or problem == store.UNVERIFIABLE:
+            unverifiable += problem is not None
+            # A success whose old failure record outlived a kill between the two writes.
+            store.failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
+            continue
+        print(f"[experiment] redoing {task.scenario}/{task.replicate:05d}: {problem}", file=sys.stderr, flush=True)
+        # Gone before anything else runs, so no reader takes it for a finished run.
+        (folder / DONE_NAME).unlink(missing_ok=True)
+        todo.append(task)
+    if unverifiable:
+        print(
+            f"[experiment] note: {unverifiable} finished run(s) predate checksums and are trusted unverified",
+            file=sys.stderr,
+            flush=True,
+        )
+    return todo
+
+
 def run_experiment(
     out_dir: str | os.PathLike,
     scenarios: dict[str, dict],
@@ -402,13 +476,21 @@ def run_experiment(
     options: ExecutorOptions | None = None,
     progress: str | bool | None = None,
     manifest_extra: dict | None = None,
+    run_timeout: float | None = None,
+    lock: bool = True,
 ) -> ExperimentSummary:
     """Run `n_seeds` replicates of every scenario into `out_dir`, resuming what is there.
 
     options: where the runs execute (`ExecutorOptions`; default a process pool of
     os.cpu_count() workers).
     progress: None/"auto" (a bar on a terminal, log lines otherwise), "bar", "log" or "off".
-    manifest_extra: JSON data merged into the manifest's "extra" (not compared on resume).
+    manifest_extra: JSON data merged into the manifest's "extra" (not compared on resume,
+    except its "command": a folder another command made is refused).
+    run_timeout: seconds a run may take before it is stopped and recorded as a failure
+    (default `options.run_timeout`, one hour; None for no limit; see the module docstring).
+    lock: take the folder's lock here (default); False when the caller already holds it
+    with `runs.store.exclusive` (the commands do, to keep it through their analysis).
+    Finished runs whose files fail verification are redone (one line each on stderr).
     A run that raises is recorded under out_dir/failures and retried on the next call; it
     does not stop the others. Check `summary.failed`.
     """
@@ -425,6 +507,9 @@ def run_experiment(
     if not isinstance(options, ExecutorOptions):
         raise InputError(f"options must be an ExecutorOptions, got {type(options).__name__}")
     options.check()
+    run_timeout = (
+        options.run_timeout if run_timeout is None else ExecutorOptions(run_timeout=run_timeout).check().run_timeout
+    )
     if not callable(run_fn):
         raise InputError(f"run_fn must be callable, got {type(run_fn).__name__}")
     if options.executor != "serial":
@@ -438,12 +523,12 @@ def run_experiment(
         raise InputError(f"out_dir {out_dir} exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    with store.exclusive(out_dir):
+    with store.exclusive(out_dir) if lock else contextlib.nullcontext():
         old = store.read_manifest(out_dir)
         if old is None and any((out_dir / sub).exists() for sub in (RUNS_DIR, FAILURES_DIR)):
             raise InputError(f"experiment folder {out_dir} has runs but no {MANIFEST_NAME}; use a new out_dir")
         if old is not None:
-            store.check_resumable(out_dir, old, scenarios, root_seed, years, n_seeds)
+            store.check_resumable(out_dir, old, scenarios, root_seed, years, n_seeds, extra.get("command"))
         store.remove_leftovers(out_dir)
         versions = _versions()
         if old is not None and old.get("versions") != versions:
@@ -476,13 +561,7 @@ def run_experiment(
             for i in range(n_seeds)
             for name, config in scenarios.items()
         ]
-        todo = []
-        for task in tasks:
-            if store.is_done(out_dir, task.scenario, task.replicate):
-                # A success whose old failure record outlived a kill between the two writes.
-                store.failure_path(out_dir, task.scenario, task.replicate).unlink(missing_ok=True)
-            else:
-                todo.append(task)
+        todo = _to_do(out_dir, tasks)
         skipped = len(tasks) - len(todo)
 
         ran, failures = 0, []
@@ -490,7 +569,7 @@ def run_experiment(
             with open_executor(options) as (pool, window, where):
                 report = _Progress(mode, len(tasks), skipped, where)
                 try:
-                    for task, outcome in _run_all(pool, window, run_fn, todo, report.heartbeat):
+                    for task, outcome in _run_all(pool, window, run_fn, todo, report.heartbeat, run_timeout):
                         ok = _record(out_dir, task, outcome)
                         del outcome  # the parent never holds more than the runs in flight
                         ran += ok

@@ -6,6 +6,13 @@ scenario name, then replicate, then as the run returned them. Asking for columns
 those columns from the Parquet files (pyarrow reads column chunks, not whole files), which
 keeps a 1,000-run experiment of ten-year weekly tables within a few hundred MB where whole
 tables would take gigabytes.
+
+The loader never reads a damaged run silently. It checks each finished run cheaply (a
+readable done.json, and every file it lists present with its recorded size: a `stat` per
+file) and raises InputError naming the run and the damage otherwise; rerunning the command
+that made the experiment redoes it. It does not hash the files: the runner does that before it
+skips a finished run, and the experiment commands analyse under the same lock right after
+(`runs.store.verify_run`). Runs written before checksums existed are read as before.
 """
 
 from __future__ import annotations
@@ -68,6 +75,12 @@ def load_experiment(
     pieces: dict[str, list[pd.DataFrame]] = {}
     seen: dict[str, set[str]] = {}  # the columns each table's files have, over all runs
     for scenario, replicate, folder in runs:
+        problem = store.verify_run(folder, hashes=False)
+        if problem not in (None, store.UNVERIFIABLE):
+            raise InputError(
+                f"run {scenario}/{replicate:05d} of experiment {out_dir} is damaged ({problem}); "
+                "rerun the command that made it to redo the run"
+            )
         seed = store.run_seed(folder)
         if projection is None:
             paths = [(path.stem, path) for path in sorted(folder.glob("*.parquet"))]

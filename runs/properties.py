@@ -93,11 +93,12 @@ def run_properties(task) -> dict:
     runner's run function: module-level, so worker processes can import it)."""
     from model import scenario as scenarios
     from model.model import CircularFinance
+    from runs.simulate import run_checked
 
     config = scenarios.from_dict(task.config, where=f"task {task.scenario}/{task.replicate}")
     model = CircularFinance(config, rng=task.seed)
     opening = model.weekly_row()  # the state at the start date, before any trading
-    model.run()
+    run_checked(model)  # books checked at quarter ends
     return measure(model, opening)
 
 
@@ -169,27 +170,29 @@ def run_all(
     from runs.experiment import run_experiment
     from runs.loader import load_experiment
     from runs.simulate import scenario_config
-    from runs.store import read_manifest
+    from runs.store import exclusive, read_manifest
 
     summaries, failed = [], 0
     for folder, (n, years, variants) in experiments(seeds_per_group).items():
         configs = {run_name(v): scenario_config(VARIANTS[v][0], VARIANTS[v][1], years) for v in variants}
         where = Path(out_dir) / folder
-        result = run_experiment(
-            where,
-            configs,
-            run_properties,
-            n_seeds=n,
-            root_seed=root_seed,
-            years=years,
-            options=options,
-            progress=progress,
-            manifest_extra={"variants": {run_name(v): v for v in variants}},
-        )
-        failed += result.failed
-        tables = load_experiment(where, ["summary", "facts", "episodes", "events"], strict=False)
-        seeds = read_manifest(where)["seeds"]
-        summaries += summaries_from(tables, {run_name(v): v for v in variants}, result.failures, seeds)
+        with exclusive(where):  # held through the reading, so no second runner interleaves
+            result = run_experiment(
+                where,
+                configs,
+                run_properties,
+                n_seeds=n,
+                root_seed=root_seed,
+                years=years,
+                options=options,
+                progress=progress,
+                manifest_extra={"command": "properties", "variants": {run_name(v): v for v in variants}},
+                lock=False,
+            )
+            failed += result.failed
+            tables = load_experiment(where, ["summary", "facts", "episodes", "events"], strict=False)
+            seeds = read_manifest(where)["seeds"]
+            summaries += summaries_from(tables, {run_name(v): v for v in variants}, result.failures, seeds)
     return summaries, failed
 
 

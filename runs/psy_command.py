@@ -57,33 +57,81 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+# Longest series tested: the recursive statistics and their critical values take time ~ T^2.
+MAX_OBSERVATIONS = 20_000
+# Largest magnitude accepted: squares and sums of the series must stay finite in float64.
+MAX_MAGNITUDE = 1e100
+
+
+def _readable_file(path: str) -> str:
+    """The file's text; InputError if it is not a regular, readable UTF-8 text file (checked before opening)."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"cannot read {path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"cannot read {path}: it is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"cannot read {path}: not a regular file (a FIFO, socket or device)")
+    if info.st_size == 0:
+        raise InputError(f"cannot read {path}: the file is empty")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        raise InputError(f"cannot read {path}: a binary file (NUL byte on line {line}), not CSV text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"cannot read {path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})") from None
+
+
 def _read_series(args) -> tuple[np.ndarray, np.ndarray | None]:
+    import io
+
     import numpy as np
     import pandas as pd
 
     path = args.file
+    text = _readable_file(path)
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except FileNotFoundError:
-        raise InputError(f"cannot read {path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"cannot read {path}: it is a directory") from None
+        frame = pd.read_csv(io.StringIO(text), dtype=str, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise InputError(f"cannot read {path}: the file is empty") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: the file has no header row") from None
+    except (pd.errors.ParserError, ValueError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"cannot read {path} as CSV: {reason}") from None
     for name in filter(None, (args.column, args.date_column)):
         if name not in frame.columns:
             found = ", ".join(map(str, frame.columns))
             raise InputError(f"column {name!r} not found in {path} (columns: {found})")
+    if len(frame) > MAX_OBSERVATIONS:
+        raise InputError(f"{path} has {len(frame)} rows; the test takes at most {MAX_OBSERVATIONS} observations")
     raw = frame[args.column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(values))
+    with np.errstate(invalid="ignore", over="ignore"):
+        # The log of a huge value is fine; the series itself must keep its squares finite.
+        bad = np.flatnonzero(~np.isfinite(values) | ((np.abs(values) > MAX_MAGNITUDE) & (not args.log)))
     if bad.size:
         i = int(bad[0])
         # Line numbers count the header as line 1.
-        what = "a missing value" if pd.isna(raw.iloc[i]) else f"non-numeric value {raw.iloc[i]!r}"
+        if pd.isna(raw.iloc[i]):
+            what = "a missing value"
+        elif np.isnan(values[i]):
+            what = f"non-numeric value {raw.iloc[i]!r}"
+        elif np.isinf(values[i]):
+            what = f"non-finite value {raw.iloc[i]!r}"
+        else:
+            what = f"value {raw.iloc[i]!r} beyond +-{MAX_MAGNITUDE:g} (rescale the series or use --log)"
         raise InputError(f"column {args.column!r} in {path} has {what} on line {i + 2}")
     if args.log:
         nonpos = np.flatnonzero(values <= 0)
@@ -94,19 +142,75 @@ def _read_series(args) -> tuple[np.ndarray, np.ndarray | None]:
                 f"{i + 2}; --log needs positive values"
             )
         values = np.log(values)
+        if not np.all(np.isfinite(values)):  # cannot happen for finite positive values; kept as a guard
+            i = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise InputError(f"column {args.column!r} in {path}: the log of line {i + 2} is not finite")
     dates = None
     if args.date_column:
-        dates = frame[args.date_column].fillna("").to_numpy(dtype=object)
+        values, dates = _dated(values, frame[args.date_column], args.date_column, path)
     return values, dates
+
+
+def _dated(values: np.ndarray, column, name: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values in date order with their date labels; InputError for a missing, unreadable or repeated date.
+
+    Labels that are all numbers (years, say) sort as numbers, others must read as dates. Unsorted
+    dates are sorted, with a note on stderr.
+    """
+    import sys
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    labels = column.fillna("").str.strip()
+    empty = np.flatnonzero((labels == "").to_numpy())
+    if empty.size:
+        raise InputError(f"column {name!r} in {path} has a missing date on line {int(empty[0]) + 2}")
+    keys = pd.to_numeric(labels, errors="coerce")
+    if keys.isna().any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            keys = pd.to_datetime(labels, errors="coerce", format="mixed")
+        if keys.isna().any():
+            i = int(np.flatnonzero(keys.isna().to_numpy())[0])
+            raise InputError(f"column {name!r} in {path} has {labels.iloc[i]!r} on line {i + 2}, not a date")
+    repeated = np.flatnonzero(keys.duplicated().to_numpy())
+    if repeated.size:
+        i = int(repeated[0])
+        first = int(np.flatnonzero((keys == keys.iloc[i]).to_numpy())[0])
+        raise InputError(
+            f"column {name!r} in {path} repeats date {labels.iloc[i]!r} on line {i + 2} (first on line {first + 2})"
+        )
+    order = np.argsort(keys.to_numpy(), kind="stable")
+    if np.any(order != np.arange(order.size)):
+        print(f"note: {path}: rows sorted by {name!r} (they were not in date order)", file=sys.stderr, flush=True)
+        values = values[order]
+    return values, labels.to_numpy(dtype=object)[order]
+
+
+def _shortest(lag: int) -> int | None:
+    """The shortest series the test can run on with the default smallest window and this --lag."""
+    from runs.psy import min_window_size
+
+    for T in range(1, 10_000):
+        try:
+            min_window_size(T, None, lag)
+        except ValueError:
+            continue
+        return T
+    return None
 
 
 def run(args) -> int:
     import numpy as np
     import pandas as pd
 
+    from runs.commands import check_limits
     from runs.psy import _prepare, _recursive, episodes, min_window_size
     from runs.psy_critical import critical_values
 
+    check_limits(args)
     if args.lag < 0:
         raise InputError(f"--lag must be a non-negative integer, got {args.lag}")
     if args.reps < 20:
@@ -117,6 +221,12 @@ def run(args) -> int:
     T = y.size
     if args.min_window is not None and args.min_window > T:
         raise InputError(f"--min-window {args.min_window} is longer than the series in {args.file} ({T} observations)")
+    shortest = _shortest(args.lag) if args.min_window is None else None
+    if shortest is not None and shortest > T:
+        raise InputError(
+            f"column {args.column!r} in {args.file} has {T} observations; the test with lag {args.lag} "
+            f"needs at least {shortest}"
+        )
     r0 = None if args.min_window is None else args.min_window / max(T, 1)
     try:
         w0 = min_window_size(T, r0, args.lag)
@@ -124,6 +234,11 @@ def run(args) -> int:
     except ValueError as exc:
         raise InputError(f"column {args.column!r} in {args.file} ({T} observations): {exc}") from None
     bs, forward = _recursive(prepared, w0, args.lag)
+    if np.isinf(bs).any() or np.isinf(forward).any():
+        raise InputError(
+            f"column {args.column!r} in {args.file}: some windows fit the ADF regression exactly (a straight "
+            "line or other deterministic series?); the test needs a series with noise"
+        )
     cv = critical_values(T, w0 / T, args.lag, n_reps=args.reps)
     found = episodes(bs, cv.bsadf_95, math.log(T), dates)
 

@@ -143,9 +143,11 @@ def write_outputs(tables: dict, out: Path) -> list[Path]:
 
 
 def main(args) -> int:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
+    from runs.commands import check_limits, check_out_dir, resolve
+
+    check_limits(args)
+    out = check_out_dir(args.out)
+    resolve(args.scenario, None, args.years)  # a bad scenario is refused before the run
     tables = run_single(args.scenario, args.seed, args.years)
     for path in write_outputs(tables, out):
         print(f"wrote {path}")

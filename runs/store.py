@@ -4,10 +4,20 @@ An experiment folder holds `manifest.json` (what the experiment is: scenarios, p
 seeds, versions, sessions), `runs/<scenario>/<replicate:05d>/` with one `<table>.parquet`
 per table and a `done.json` marker, `failures/<scenario>/<replicate:05d>.json` for runs that
 raised, and a `.lock` file. This module owns those names, the lock that lets only one runner
-use a folder at a time, the sweeping of temporaries a killed runner left behind, and
+use a folder at a time (`exclusive`; the experiment commands hold it from the first run to
+the last result written), the sweeping of temporaries a killed runner left behind, and
 `write_atomic`: every file the project writes for a reader to find goes through it, so a
 reader sees either the old file, the new one or none, never half of one. A run folder is made
 complete in a temporary sibling and renamed into place as a whole (`store_run`).
+
+A run's `done.json` records the size and SHA-256 of every file it wrote (`files`), so a
+finished run can be verified: `verify_run` says what is wrong with a run folder (a file
+missing, a size or a hash that differs, an unreadable done.json) or returns None. The runner
+verifies every finished run (sizes and hashes) before it skips it and redoes the damaged
+ones; the loader checks presence and sizes only, which costs a `stat` per file. A done.json
+written before checksums existed has no `files`: such a run is treated as present but
+unverifiable (trusted, as before, and counted in the runner's note) rather than redone,
+because redoing would silently replace results made with older code.
 
 Nothing here imports pandas or numpy: the command line reads these names while it builds
 its parser.
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -136,6 +147,66 @@ def run_seed(folder: Path) -> int:
     return json.loads((folder / DONE_NAME).read_text(encoding="utf-8"))["seed"]
 
 
+def read_done(folder: Path) -> dict | None:
+    """A run folder's done.json as a dict, or None if it is missing, unreadable or not a record."""
+    try:
+        done = json.loads((folder / DONE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return done if isinstance(done, dict) and isinstance(done.get("seed"), int) else None
+
+
+def file_digest(data: bytes) -> dict:
+    """What done.json records of one file: its size in bytes and its SHA-256 (hex)."""
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# verify_run's answer for a done.json without checksums (written before they existed).
+UNVERIFIABLE = "unverifiable"
+
+
+def verify_run(folder: Path, hashes: bool = True) -> str | None:
+    """What is wrong with a finished run folder, in a few words, or None if it is intact.
+
+    Checks that done.json is readable and that every file it lists exists with its recorded
+    size and (if `hashes`) SHA-256. Returns UNVERIFIABLE for a readable done.json that lists
+    no files (written before checksums existed): present, but it cannot be checked.
+    """
+    done = read_done(folder)
+    if done is None:
+        return f"{DONE_NAME} unreadable"
+    files = done.get("files")
+    if files is None:
+        return UNVERIFIABLE
+    if not isinstance(files, dict):
+        return f"{DONE_NAME} unreadable"
+    for name, expected in sorted(files.items()):
+        path = folder / name
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return f"{name} missing"
+        except OSError as exc:
+            return f"{name} unreadable ({exc.strerror})"
+        if not isinstance(expected, dict) or size != expected.get("size"):
+            return f"{name} has {size} bytes, {DONE_NAME} says {expected.get('size') if isinstance(expected, dict) else '?'}"
+        if hashes:
+            try:
+                if _sha256_file(path) != expected.get("sha256"):
+                    return f"{name} does not match its checksum"
+            except OSError as exc:
+                return f"{name} unreadable ({exc.strerror})"
+    return None
+
+
 def _write_file(path: Path, data: bytes) -> None:
     # Only inside a temporary run folder, which is renamed into place as a whole.
     with open(path, "wb") as fh:
@@ -155,8 +226,10 @@ def store_run(out_dir: Path, task: Any, outcome: dict) -> None:
     tmp = final.with_name(f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
+        files = {}
         for name, data in outcome["tables"].items():
             _write_file(tmp / f"{name}.parquet", data)
+            files[f"{name}.parquet"] = file_digest(data)
         done = {
             "scenario": task.scenario,
             "replicate": task.replicate,
@@ -166,6 +239,7 @@ def store_run(out_dir: Path, task: Any, outcome: dict) -> None:
             "host": outcome["host"],
             "pid": outcome["pid"],
             "rows": outcome["rows"],
+            "files": files,
         }
         _write_file(tmp / DONE_NAME, (json.dumps(done, indent=2) + "\n").encode())
         fsync_dir(tmp)
@@ -212,7 +286,17 @@ def remove_leftovers(out_dir: Path) -> int:
 
 @contextlib.contextmanager
 def exclusive(out_dir: Path) -> Iterator[None]:
-    """Hold the folder's lock; InputError if another runner holds it."""
+    """Hold the folder's lock (creating the folder if needed); InputError if another runner holds it.
+
+    A command holds it from its first run to its last result written (`runs.commands.execute`
+    and `holding_lock`), so a second runner on the same folder is refused rather than
+    analysing or writing alongside it. The lock is per open file: taking it twice, even in
+    one process, is refused too.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"out_dir {out_dir} exists and is not a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
     if fcntl is None:  # pragma: no cover
         yield
         return
@@ -221,7 +305,9 @@ def exclusive(out_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(f"experiment folder {out_dir} is in use by another run_experiment") from None
+            raise InputError(
+                f"experiment folder {out_dir} is in use by another runner; wait for it or use another --out"
+            ) from None
         try:
             yield
         finally:
@@ -246,12 +332,27 @@ def write_manifest(out_dir: Path, manifest: dict) -> None:
     write_json_atomic(out_dir / MANIFEST_NAME, manifest)
 
 
-def check_resumable(out_dir: Path, old: dict, scenarios: dict, root_seed: int, years: Any, n_seeds: int) -> None:
-    """InputError unless the manifest `old` describes the experiment asked for now."""
+def check_resumable(
+    out_dir: Path, old: dict, scenarios: dict, root_seed: int, years: Any, n_seeds: int, command: str | None = None
+) -> None:
+    """InputError unless the manifest `old` describes the experiment asked for now.
+
+    `command` is the command now running (manifest extra "command"); a folder another
+    command made is refused, as is one with other scenario names, each in one line naming both.
+    """
     where = f"experiment folder {out_dir} holds a different experiment"
     hint = "use a new out_dir or the original settings"
     if old.get("format") != MANIFEST_FORMAT:
         raise InputError(f"{where} (manifest format {old.get('format')!r}); {hint}")
+    made_by = (old.get("extra") or {}).get("command") if isinstance(old.get("extra"), dict) else None
+    if command is not None and made_by is not None and made_by != command:
+        raise InputError(f"{out_dir} was made by `{made_by}`, not `{command}`; use another --out")
+    old_names, new_names = sorted(old.get("scenarios") or {}), sorted(scenarios)
+    if old_names != new_names:
+        raise InputError(
+            f"{out_dir} holds scenario(s) {', '.join(old_names) or 'none'}, not {', '.join(new_names)}; "
+            "use another --out"
+        )
     if old.get("scenarios") != scenarios:
         old_s, new_s = old.get("scenarios") or {}, scenarios
         changed = sorted(set(old_s) ^ set(new_s) | {k for k in set(old_s) & set(new_s) if old_s[k] != new_s[k]})

@@ -69,7 +69,6 @@ def main(args: argparse.Namespace) -> int:
         overrides=commands.parse_overrides(args.set),
         measure=args.measure,
         episodes=args.episode_kind,
-        run_fn=commands.run_function(args.run_fn),
         options=ExecutorOptions.from_args(args),
     )
     return outcome.report(lines)
@@ -128,6 +127,7 @@ def grid_points(
     return points
 
 
+@commands.holding_lock
 def run_sweep(
     grid: Mapping[str, Sequence],
     scenario: str = "baseline",

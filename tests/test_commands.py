@@ -27,7 +27,6 @@ from runs.executors import ExecutorOptions
 from runs.loader import load_experiment
 
 WEEKS = 52
-TOY = "test_commands:toy_market"  # pytest puts tests/ on sys.path; worker processes inherit it
 
 
 @dataclass(frozen=True)
@@ -249,7 +248,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize("argv,named", BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(argv, named, tmp_path, capsys):
     out = tmp_path / "out"
-    extra = ["--out", out, "--run-fn", TOY]
+    extra = ["--out", out]
     if not {"--executor", "--dask-local"} & set(argv):
         extra += ["--executor", "serial"]  # were the input good, nothing would start a pool
     code, stdout, stderr = cli([*argv, *extra], capsys)
@@ -391,25 +390,41 @@ def test_sweep_over_two_parameters_draws_heat_maps(tmp_path):
 # --------------------------------------------------------------------------- baseline and resume
 
 
+def toy_baseline(capsys, out: Path, seeds: int, years: float, executor: str = "serial", run_fn=toy_market, **kw):
+    """`python -m runs baseline` on a stand-in model, through the Python API (no --run-fn on the
+    command line): (exit status, stdout, stderr) as the command gives them."""
+    from runs.baseline import run_baseline
+
+    capsys.readouterr()
+    try:
+        outcome, lines = run_baseline(
+            n_seeds=seeds, out_dir=out, years=years, run_fn=run_fn, options=ExecutorOptions(executor, **kw)
+        )
+        code = outcome.report(lines)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 2
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def test_resume_through_the_command_skips_finished_runs(tmp_path, capsys):
     out = tmp_path / "base"
-    argv = ["baseline", "--seeds", 3, "--years", 2, "--out", out, "--run-fn", TOY]
-    code, stdout, _ = cli([*argv, "--executor", "process", "--workers", 2], capsys)
+    code, stdout, _ = toy_baseline(capsys, out, 3, 2, "process", workers=2)
     assert code == 0 and "3 ran, 0 skipped" in stdout
     done = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/done.json")}
     assert len(done) == 3
 
-    code, stdout, _ = cli([*argv, "--executor", "serial"], capsys)
+    code, stdout, _ = toy_baseline(capsys, out, 3, 2)
     assert code == 0 and "0 ran, 3 skipped" in stdout
     assert {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/done.json")} == done
     assert str(out / "lifetimes.parquet") in stdout and str(out / "price_vs_fundamental.png") in stdout
 
-    argv[2] = 5
-    code, stdout, _ = cli([*argv, "--executor", "serial"], capsys)
+    code, stdout, _ = toy_baseline(capsys, out, 5, 2)
     assert code == 0 and "2 ran, 3 skipped" in stdout
     assert pd.read_parquet(out / "lifetimes.parquet")["replicate"].max() == 4
 
-    code, _, stderr = cli([*argv, "--years", 3, "--executor", "serial"], capsys)
+    code, _, stderr = toy_baseline(capsys, out, 5, 3)
     assert code == 2 and "different experiment" in stderr  # a changed horizon is not resumed into
 
 
@@ -463,22 +478,9 @@ def test_baseline_tables_and_figures(tmp_path):
 
 def test_missing_model_tables_are_reported_and_the_exit_status_is_1(tmp_path, capsys):
     # toy_runs.toy_run has an episodes table without dates and no weekly or quarterly tables.
-    code, stdout, stderr = cli(
-        [
-            "baseline",
-            "--seeds",
-            2,
-            "--years",
-            1,
-            "--out",
-            tmp_path / "o",
-            "--run-fn",
-            "toy_runs:toy_run",
-            "--executor",
-            "serial",
-        ],
-        capsys,
-    )
+    from toy_runs import toy_run
+
+    code, stdout, stderr = toy_baseline(capsys, tmp_path / "o", 2, 1, run_fn=toy_run)
     assert code == 1
     assert "survival curve skipped" in stderr and "fan chart skipped" in stderr
     assert "2 ran" in stdout
@@ -487,10 +489,12 @@ def test_missing_model_tables_are_reported_and_the_exit_status_is_1(tmp_path, ca
 # --------------------------------------------------------------------------- scripts and the model
 
 
-def test_scripts_run_on_the_python_api(tmp_path, capsys):
+def test_scripts_run_on_the_python_api(tmp_path, capsys, monkeypatch):
     from runs.scripts import accounting_regime, interest_rates
 
-    common = ["--seeds", "6", "--years", "2", "--executor", "serial", "--run-fn", TOY]
+    # The scripts take the model's run function; the stand-in goes in through the Python side.
+    monkeypatch.setattr(commands, "run_function", lambda spec=None: toy_market)
+    common = ["--seeds", "6", "--years", "2", "--executor", "serial"]
     assert accounting_regime.main([*common, "--out", str(tmp_path / "acc")]) == 0
     peaks = pd.read_parquet(tmp_path / "acc" / "peak_pf.parquet")
     assert list(peaks.columns) == ["replicate", "seed", "gaap_2026", "strict"] and len(peaks) == 6

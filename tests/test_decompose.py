@@ -14,6 +14,7 @@ import pytest
 from economy.errors import InputError
 from runs import decompose as dec
 from runs.cli import main
+from runs.executors import ExecutorOptions
 from runs.simulate import scenario_config
 
 N = len(dec.CHANNELS)
@@ -171,23 +172,10 @@ def toy_outcomes(task) -> dict[str, pd.DataFrame]:
 
 def test_a_failed_run_drops_its_seed_from_every_variant(tmp_path, capsys):
     out = tmp_path / "toy"
-    code = main(
-        [
-            "decompose",
-            "--seeds",
-            "3",
-            "--years",
-            "1",
-            "--executor",
-            "serial",
-            "--bootstrap",
-            "50",
-            "--out",
-            str(out),
-            "--run-fn",
-            "test_decompose:toy_outcomes",
-        ]
+    outcome, lines = dec.run_decompose(
+        n_seeds=3, years=1, n_boot=50, out_dir=out, run_fn=toy_outcomes, options=ExecutorOptions("serial")
     )
+    code = outcome.report(lines)
     captured = capsys.readouterr()
     assert code == 1
     assert "1 seed(s) (replicate(s) 1) dropped from all variants" in captured.err

@@ -240,7 +240,7 @@ def test_resume_refuses_a_different_experiment_but_lets_n_seeds_grow(tmp_path):
     changed = {**SCENARIOS, "hot": {**SCENARIOS["hot"], "drift": 0.6}}
     with pytest.raises(InputError, match=f"{tmp_path}.*scenarios differ.*hot"):
         run_experiment(tmp_path, changed, n_seeds=2, **base)
-    with pytest.raises(InputError, match="scenarios differ.*extra"):
+    with pytest.raises(InputError, match=r"holds scenario\(s\) calm, hot, not calm, extra, hot; use another --out"):
         run_experiment(tmp_path, {**SCENARIOS, "extra": {}}, n_seeds=2, **base)
     with pytest.raises(InputError, match="root_seed"):
         run_experiment(tmp_path, SCENARIOS, n_seeds=2, **{**base, "root_seed": 2})

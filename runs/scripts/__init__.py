@@ -26,7 +26,9 @@ from runs.store import write_atomic
 
 def parser(name: str, doc: str, seeds: int) -> argparse.ArgumentParser:
     """The options every script takes."""
-    p = argparse.ArgumentParser(prog=f"python -m runs.scripts.{name}", description=doc.splitlines()[0])
+    from runs.cli import _Parser  # usage errors as one line, exit status 2
+
+    p = _Parser(prog=f"python -m runs.scripts.{name}", description=doc.splitlines()[0])
     p.add_argument("--scenario", default="baseline", metavar="NAME", help="scenario name or TOML path")
     p.add_argument("--seeds", type=int, default=seeds, metavar="N", help=f"replicates per value (default {seeds})")
     p.add_argument("--root-seed", type=int, default=0, metavar="N", help="root seed (default 0)")
@@ -53,17 +55,15 @@ def parser(name: str, doc: str, seeds: int) -> argparse.ArgumentParser:
     )
     p.add_argument("--executor", choices=EXECUTORS, default="process")
     p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: all CPUs)")
-    p.add_argument("--run-fn", metavar="MODULE:NAME", help=argparse.SUPPRESS)
+    # The scripts read args.run_fn; a stand-in model is for the Python API only, not the command line.
+    p.set_defaults(run_fn=None)
     return p
 
 
 def check(args: argparse.Namespace) -> None:
-    if args.seeds < 1:
-        raise InputError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.years is not None and not args.years > 0:
-        raise InputError(f"--years must be positive, got {args.years:g}")
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be a positive integer, got {args.workers}")
+    """The numeric options within their bounds and the output folder writable, before anything runs."""
+    commands.check_limits(args)
+    commands.check_out_dir(args.out)
 
 
 def run(main: Callable[[list[str] | None], int]) -> None:

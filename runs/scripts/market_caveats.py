@@ -16,7 +16,6 @@ root seed 20260101, resumable), each keeping a one-row `caveats` table.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -68,19 +67,21 @@ def run_name(variant: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
+    from runs import commands
+    from runs.cli import _Parser
     from runs.executors import ExecutorOptions
     from runs.experiment import run_experiment
     from runs.loader import load_experiment
     from runs.simulate import scenario_config
 
-    parser = argparse.ArgumentParser(prog="python -m runs.scripts.market_caveats", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m runs.scripts.market_caveats", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=16, help="seeds per variant (default 16)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     parser.add_argument("--out", default="out/market_caveats", help="output folder (default out/market_caveats)")
     args = parser.parse_args(argv)
     try:
-        if args.seeds < 1 or (args.workers is not None and args.workers < 1):
-            raise InputError("--seeds and --workers must be at least 1")
+        commands.check_limits(args)
+        commands.check_out_dir(args.out)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
