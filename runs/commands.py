@@ -376,6 +376,7 @@ LIMITS: dict[str, tuple[float, float, bool, bool]] = {
     "bootstrap": (10, 100_000, True, False),
     "lag": (0, 100, True, False),
     "min_window": (1, 10_000_000, True, False),
+    "run_timeout": (0, 7 * 24 * 3600, False, True),  # seconds per run, at most a week
 }
 # Filesystems that are views of the kernel, not places for results.
 SPECIAL_DIRS = ("/proc", "/sys", "/dev")

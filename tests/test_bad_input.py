@@ -90,6 +90,7 @@ NUMERIC = [
     ("--reps", ["psy"], ["5", "1000000", "-1", "abc", "inf"]),
     ("--lag", ["psy"], ["-1", "101", "abc", "1.5", "nan"]),
     ("--min-window", ["psy"], ["0", "-5", "3", str(10**8), "abc"]),
+    ("--run-timeout", EXPERIMENTS, ["0", "-1", "1e308", "inf", "nan", "abc"]),
 ]
 for option, commands, values in NUMERIC:
     for i, command in enumerate(commands):
