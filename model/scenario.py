@@ -682,6 +682,25 @@ def _cross_check(config: ScenarioConfig, path: Path) -> None:
     """Relations between tables: names exist, splits and forms add up."""
     _check_references(config, path)
     _check_orders(config, path)
+    _check_valuation(config, path)
+
+
+def _check_valuation(config: ScenarioConfig, path: Path) -> None:
+    """The rest of the market opens fairly priced (design 7): some discount rate must turn its
+    growth path into its opening price/earnings, or no equity premium can be implied."""
+    from economy.valuation import implied_discount_rate
+
+    spec = config.market
+    pe = spec.rest_market_cap / spec.rest_earnings
+    try:
+        implied_discount_rate(pe, spec.rest_growth, spec.long_run_growth, spec.growth_halflife_years)
+    except ValueError:
+        raise InputError(
+            f"{path}: the rest of the market's opening price/earnings {pe:.4g} (market.rest_market_cap / "
+            f"market.rest_earnings) is the present value of no discount rate under 100% with market.rest_growth "
+            f"{spec.rest_growth:g}, market.long_run_growth {spec.long_run_growth:g} and "
+            f"market.growth_halflife_years {spec.growth_halflife_years:g}; lower the price/earnings or the growth"
+        ) from None
 
 
 def _check_references(config: ScenarioConfig, path: Path) -> None:

@@ -123,3 +123,14 @@ def test_cross_references_are_checked(tmp_path):
     path = _broken(tmp_path, r'^lab = "OpenAI"', 'lab = "OpenAl"')
     with pytest.raises(InputError, match=r"partnerships\[0\]\.lab.*OpenAl"):
         scenario.load(path)
+
+
+def test_an_opening_price_earnings_no_discount_rate_can_give_is_refused_before_the_run():
+    # Earnings as large as the market: even a 100% discount rate values 50% growth at about 3 times earnings.
+    overrides = {
+        "market.rest_growth": 0.5,
+        "market.growth_halflife_years": 20.0,
+        "market.rest_earnings": scenario.load("baseline").market.rest_market_cap / 1.0,
+    }
+    with pytest.raises(InputError, match="price/earnings .* is the present value of no discount rate"):
+        scenario.load("baseline", overrides)
