@@ -580,8 +580,6 @@ def lifetimes(episodes: pd.DataFrame | None, measure: str = "remaining", kind: s
 
     if measure not in MEASURES:
         raise InputError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
-    if kind not in EPISODE_KINDS:
-        raise InputError(f"episodes must be one of {', '.join(EPISODE_KINDS)}, got {kind!r}")
     source = "lifetime_weeks" if measure == "lifetime" else "remaining_weeks"
     need_columns(episodes, "episodes", ["scenario", "replicate", "seed", "start", "burst", source, "censored"])
     if "first" in episodes:
@@ -603,9 +601,7 @@ def lifetimes(episodes: pd.DataFrame | None, measure: str = "remaining", kind: s
             "first": first.to_numpy(),
         }
     )
-    if kind != "all":
-        frame = frame[frame["first"] == (kind == "first")]
-    return frame[LIFETIME_COLUMNS].reset_index(drop=True)
+    return chosen_episodes(frame[LIFETIME_COLUMNS].reset_index(drop=True), kind)
 
 
 def chosen_episodes(frame: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -85,7 +85,16 @@ class Check:
 # ------------------------------------------------------------------------- one run
 def run_name(variant: str) -> str:
     """The runner's folder name of a variant ('rate 2%' -> 'rate_2pct')."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", variant.replace("%", "pct"))
+    from runs.commands import safe_label
+
+    return safe_label(variant.replace("%", "pct"))
+
+
+def baseline_folder(out_dir: Path, seeds_per_group: dict[str, int] = SEEDS) -> Path:
+    """The experiment folder (under out_dir) that holds the baseline and no_loop runs."""
+    return Path(out_dir) / next(
+        name for name, (_, _, variants) in experiments(seeds_per_group).items() if "baseline" in variants
+    )
 
 
 def run_properties(task) -> dict:
@@ -649,9 +658,7 @@ def null_market_figure(out_dir: Path, root_seed: int, seeds_per_group: dict[str,
 
     from runs.loader import load_experiment
 
-    folder = out_dir / next(
-        name for name, (_, _, variants) in experiments(seeds_per_group).items() if "baseline" in variants
-    )
+    folder = baseline_folder(out_dir, seeds_per_group)
     series = load_experiment(folder, {"series": ["week", "pf_Rest", "basket_pf"]})["series"]
     fig = Figure(figsize=(11, 4.2))
     FigureCanvasAgg(fig)

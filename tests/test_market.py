@@ -72,7 +72,7 @@ def test_episodes_restart_only_after_the_ratio_went_under_and_causes_lie_inside(
     has been back under 1 + theta in between; every cause is dated inside its episode; exactly one
     first episode in each run that has any."""
     out_dir, summaries = ensemble
-    folder = out_dir / next(name for name, (_, _, v) in properties.experiments().items() if "baseline" in v)
+    folder = properties.baseline_folder(out_dir)
     tables = load_experiment(folder, {"series": ["week", "basket_pf"], "episodes": None}, scenarios=["baseline"])
     series, episodes = tables["series"], tables["episodes"]
     start_date = CircularFinance(years=0.02).config.run.start

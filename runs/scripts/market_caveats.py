@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from economy.errors import InputError
+from runs.properties import run_name
 
 GIANTS = ("Microsoft", "Alphabet", "Amazon", "Oracle")
 OWN_TASTES = {"market.latent_reference": ""}
@@ -58,10 +59,6 @@ def measure(task) -> dict[str, pd.DataFrame]:
             ]
         )
     }
-
-
-def run_name(variant: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in variant.replace("%", "pct"))
 
 
 def main(argv: list[str] | None = None) -> int:
