@@ -31,7 +31,13 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from economy.errors import DomainError
 from economy.ledger import ASSET, EQUITY, EXPENSE, INCOME, LedgerError
+
+NO_STOCKS_WANTED = (
+    "the opening market cannot be held: the savers want no stocks at all (their glide path and its "
+    "deviation give a stock share of 0), yet their funds hold part of the market"
+)
 
 OWNER = "Savers"
 NAV_FLOOR = 1e-9  # $ per unit: below it a fund is treated as worthless and closed to trading
@@ -117,13 +123,15 @@ class SaverPool:
             f.name: ledger.open(OWNER, f"units:{f.name}", ASSET) for f in [*index_funds, *active_funds]
         }
 
-        # Ages: retirees (as many at each age as survive to it), a post-war bulge about to retire,
-        # and workers spread over working life; each account's death age drawn from the life table.
+        # Ages: retirees (as many at each age as survive to it), a post-war bulge in its last ten
+        # working years, and workers spread over the working life from 25 before that; each
+        # account's death age drawn from the life table.
         draw = rng.random(n)
+        bulge_from = spec.retirement_age - 10.0
         age = np.select(
             [draw < spec.retiree_share, draw < spec.retiree_share + spec.boomer_share],
-            [self._retiree_ages(rng.random(n)), rng.uniform(55.0, spec.retirement_age, n)],
-            rng.uniform(25.0, 55.0, n),
+            [self._retiree_ages(rng.random(n)), rng.uniform(bulge_from, spec.retirement_age, n)],
+            rng.uniform(25.0, bulge_from, n),
         )
         death = self._death_ages(age, rng.random(n))
         salary = rng.lognormal(0.0, 0.5, n)
@@ -173,6 +181,8 @@ class SaverPool:
         at most `oldest_age`."""
         spec = self.spec
         b, m65 = spec.mortality_growth, spec.mortality_at_65
+        if m65 == 0.0:  # nobody dies before the end of the life table
+            return np.full_like(age, spec.oldest_age)
         start = np.exp(b * (age - 65.0))
         death = 65.0 + np.log(start - b / m65 * np.log(np.maximum(u, 1e-300))) / b
         return np.minimum(death, spec.oldest_age)
@@ -214,6 +224,8 @@ class SaverPool:
             return np.ones(0)
         equity = self._per_block(self.relative_wealth * self.target)
         weights = np.bincount(self.block_active, weights=equity, minlength=len(self.active_funds))
+        if weights.sum() <= 0.0:
+            raise DomainError(NO_STOCKS_WANTED)
         return weights / weights.sum()
 
     def place(self, equity_total: float, lean: float) -> None:
@@ -221,7 +233,10 @@ class SaverPool:
         account's equity its target share (glide path plus the opening `lean`) of its wealth."""
         bound = self.spec.max_deviation
         self.target = np.clip(self.glide + float(np.clip(lean, -bound, bound)), 0.0, 1.0)
-        wealth = self.relative_wealth * (equity_total / float(self.relative_wealth @ self.target))
+        wanted = float(self.relative_wealth @ self.target)
+        if wanted <= 0.0 and equity_total > 0.0:
+            raise DomainError(NO_STOCKS_WANTED)
+        wealth = self.relative_wealth * (equity_total / wanted if wanted > 0.0 else 0.0)
         equity = wealth * self.target
         self.index_units = equity * self.passive_share
         self.active_units = equity - self.index_units

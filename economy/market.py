@@ -136,8 +136,11 @@ class Market:
     def clear(self, orders: Orders) -> tuple[np.ndarray, np.ndarray]:
         """Clear every stock; return (new holdings, issuer shares bought). Prices are set in place."""
         demand = _Demand(self, orders)
-        x = demand.solve(np.log(self.prices))
-        if x is None:
+        # Trial prices far out in a bracket search may overflow a demand to inf or 0/0: such trials
+        # are rejected (a NaN never compares as an improvement) and the answer is checked finite.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            x = demand.solve(np.log(self.prices))
+        if x is None or not np.all(np.isfinite(x)):
             raise DomainError(
                 f"the market cannot clear at week {self.week}: no prices balance demand and supply "
                 f"(the scenario's flows exceed what its holders can absorb)"
@@ -324,7 +327,7 @@ class _Demand:
                     return float(self.excess(x)[j])
 
                 root = _solve(excess_j, float(x[j]))
-                if root is None:
+                if root is None or not math.isfinite(root):
                     return None
                 x[j] = root
             if np.max(np.abs(self.excess(x))) < self.TOLERANCE * 10.0:
@@ -342,6 +345,9 @@ def _solve(excess, x0: float) -> float | None:
     for _ in range(BRACKET_STEPS):
         lo, hi = (x0, x0 + step) if f0 > 0.0 else (x0 - step, x0)
         if (excess(hi) <= 0.0) if f0 > 0.0 else (excess(lo) >= 0.0):
-            return brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=200)
+            try:
+                return brentq(excess, lo, hi, xtol=1e-14, rtol=1e-14, maxiter=200)
+            except (ValueError, RuntimeError):  # a demand that overflowed inside the bracket
+                return None
         step *= 2.0
     return None

@@ -42,7 +42,8 @@ def growth_multiple(growth_now, long_run_growth: float, halflife_years, discount
     if np.any(k <= long_run_growth):
         raise ValueError("the discount rate must exceed the long-run growth rate")
     years = np.arange(1, TAIL_YEARS + 1, dtype=float)
-    growth = long_run_growth + (g0 - long_run_growth) * 0.5 ** ((years - 0.5) / h)
+    with np.errstate(over="ignore", divide="ignore"):  # a half-life near 0: the gap is gone at once (0.5**inf = 0)
+        growth = long_run_growth + (g0 - long_run_growth) * 0.5 ** ((years - 0.5) / h)
     log_level = np.cumsum(np.log1p(np.maximum(growth, -0.99)), axis=-1)
     discount = years * np.log1p(k)
     near = np.exp(log_level - discount).sum(axis=-1)

@@ -31,6 +31,7 @@ import math
 import numpy as np
 
 from agents.funds import CASH, EARNINGS, TREND, strategy_weights, tilt_elasticity
+from economy.errors import DomainError
 from economy.valuation import (
     MIN_VALUE,
     annualised_return,
@@ -42,6 +43,7 @@ from economy.valuation import (
 )
 
 HISTORY_WEEKS = 60
+VALUE_DOMAIN = 1e6  # a value per share beyond this multiple of the price ends the run (as prices do, economy.market)
 
 
 class Beliefs:
@@ -117,6 +119,8 @@ class Beliefs:
         turbulence feeds on itself (limits to arbitrage, Shleifer and Vishny 1997)."""
         spec = self.model.config.market
         bound = spec.risk_appetite_range
+        if self.market_variance <= 0.0:  # a market that has not moved at all: as calm as it gets
+            return bound
         return min(bound, max(1.0 / bound, spec.normal_volatility**2 / self.market_variance))
 
     @property
@@ -169,7 +173,15 @@ class Beliefs:
         All present-value multiples of the week come from one vectorised call: per giant its
         core business and its other cloud customers, per lab its revenue, the rest of the
         market's earnings, and the earnings-based investors' multiple per stock.
+
+        Extreme scenarios (a giant with almost no shares, earnings growing 1000% a year) can
+        overflow these numbers; they are computed without warnings and checked instead: a value
+        that is not finite or beyond VALUE_DOMAIN times its price stops the run with one line.
         """
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            self._revalue()
+
+    def _revalue(self) -> None:
         model = self.model
         market = self.market
         config = model.config
@@ -208,10 +220,25 @@ class Beliefs:
         core, other, lab_multiple = multiples[:n], multiples[n : 2 * n], multiples[2 * n : 2 * n + m]
         rest_multiple = multiples[2 * n + m]
         self.fundamental = self._fundamental(core, other, lab_multiple, rest_multiple)
+        self._check_representable(self.fundamental, "fundamental value")
         self.values[EARNINGS] = np.maximum(eps * multiples[2 * n + m + 1 :], MIN_VALUE)
+        self._check_representable(self.values[EARNINGS], "value on earnings")
         self.values[CASH] = self.fundamental
         then = self.price_history[-1 - spec.trend_weeks]
         self.values[TREND] = trend_value(market.prices, then, spec.trend_weeks, spec.trend_horizon)
+
+    def _check_representable(self, per_share: np.ndarray, what: str) -> None:
+        """A value per share beyond VALUE_DOMAIN times the price (or not a number) is an economy
+        the model cannot represent: its demands would overflow. One line, naming the stock."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = per_share / self.market.prices
+        bad = ~np.isfinite(ratio) | (ratio > VALUE_DOMAIN)
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise DomainError(
+                f"{self.market.names[j]}'s {what} is {ratio[j]:.1e} times its price at week {self.model.week}: "
+                f"beyond what the model can represent (at most {VALUE_DOMAIN:.0e})"
+            )
 
     def _fundamental(
         self, core: np.ndarray, other: np.ndarray, lab_multiple: np.ndarray, rest_multiple: float
@@ -300,6 +327,8 @@ class Beliefs:
         """Shares foreign and direct holders want at this week's opening prices."""
         eta = self.other_elasticity
         market = self.market
+        # Finite: the value/price ratio is at most VALUE_DOMAIN (checked when values are set), so
+        # even the largest elasticity (20) leaves the power far below overflow.
         return self.other_scale * market.shares * (self.fundamental / market.prices) ** eta * self.taste()
 
     # ------------------------------------------------------------- weekly

@@ -49,7 +49,12 @@ def settle(model, rnd: Round) -> dict:
     )
 
     def appetite(m: float) -> float:
-        return depth * (m_ref / m) ** rounds.outside_price_elasticity
+        if depth <= 0.0:
+            return 0.0
+        try:
+            return depth * (m_ref / m) ** rounds.outside_price_elasticity
+        except OverflowError:  # a price near nothing: more outside money than any round needs
+            return math.inf
 
     multiple = pricing.down_round_multiple(
         lab.asking_multiple(), partners, rnd.size, appetite, step=rounds.down_round_step, floor=floor
