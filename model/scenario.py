@@ -140,12 +140,12 @@ class Economy:
 
 @dataclass(frozen=True, kw_only=True)
 class Rounds:
-    multiple: float = _f("(0, 1000]", 25.0, "reference post-money valuation, times revenue")
+    multiple: float = _f("(0, 1000)", 25.0, "reference post-money valuation, times revenue")
     growth_elasticity: float = _f("[0, 10]", 0.5, "response of the multiple to revenue growth")
     growth_reference: float = _f(GROWTH, 1.0, "revenue growth at which the multiple is its reference")
     sentiment_elasticity: float = _f("[0, 20]", 1.5, "response of the multiple to sentiment")
     rate_elasticity: float = _f("[0, 100]", 8.0, "response of the multiple to the interest rate")
-    floor_multiple: float = _f("(0, 1000]", 4.0, "lowest multiple of revenue a round prices at; below rounds.multiple")
+    floor_multiple: float = _f("(0, 1000)", 4.0, "lowest multiple of revenue a round prices at; below rounds.multiple")
     ceiling_multiple: float = _f("(0, 1000]", 80.0, "highest multiple of revenue; above rounds.multiple")
     sentiment_scale: float = _f("(0, 10]", 0.5, "sentiment at which its effect saturates")
     down_round_step: float = _f(
@@ -196,10 +196,19 @@ class Market:
     normal_volatility: float = _f("(0, 2]", 0.16, "yearly market volatility counted as normal")
     risk_appetite_range: float = _f("(0, 100]", 4.0, "factor by which risk appetite can move either way")
     tilt_bound: float = _f("(0, 10]", 1.1, "largest tilt of an active fund from the index")
-    equity_share: float = _f(SHARE, 0.95, "share of fund money invested in stocks")
-    risk_aversion: float = _f("(0, 100]", 5.0, "active funds' relative risk aversion")
-    residual_volatility: float = _f("(0, 2]", 0.25, "yearly stock-specific volatility")
-    gap_closing_years: float = _f(HALFLIFE, 3.0, "years for prices to close a gap to value")
+    equity_share: float = _f(
+        "[0.05, 1]",
+        0.95,
+        "share of active funds' money in stocks: equity funds, which open holding their part of the market "
+        "with 1/equity_share times it in all",
+    )
+    # The tilt elasticity is 1 / (risk aversion x residual variance x gap-closing years): the
+    # lower ends keep it finite (below about 5e9; the baseline's is about 1).
+    risk_aversion: float = _f("[0.01, 100]", 5.0, "active funds' relative risk aversion")
+    residual_volatility: float = _f("[0.001, 2]", 0.25, "yearly stock-specific volatility")
+    gap_closing_years: float = _f(
+        "[0.019, 50]", 3.0, "years for prices to close a gap to value; at least a week (the step)"
+    )
     switching_intensity: float = _f("[0, 100]", 3.0, "how fast funds switch to the rule that did best")
     fitness_memory_weeks: float = _f(WEEKS, 13.0, "memory of rule performance; at least a week (the step)")
     review_weeks: float = _f(WEEKS, 13.0, "weeks between reviews of the rule a fund follows")
@@ -222,7 +231,7 @@ class Savers:
     equity_share_young: float = _f(SHARE, 0.9, "stock share of young savers")
     equity_share_retired: float = _f(SHARE, 0.5, "stock share at retirement")
     equity_share_late: float = _f(SHARE, 0.3, "stock share late in retirement")
-    glide_start_age: float = _f("[20, 80]", 40.0, "age the glide path starts; below retirement_age")
+    glide_start_age: float = _f("[20, 80)", 40.0, "age the glide path starts; below retirement_age")
     glide_late_years: float = _f("(0, 40]", 7.0, "years after retirement to the late share")
     allocation_sensitivity: float = _f("[0, 20]", 0.7, "response of the stock share to expected returns")
     extrapolation: float = _f("[0, 5]", 0.1, "weight on last year's return in expectations")
@@ -233,13 +242,15 @@ class Savers:
     contribution_rate: float = _f(SHARE, 0.1, "share of wages saved")
     withdrawal_rate: float = _f(SHARE, 0.04, "share of savings retirees withdraw per year")
     retirement_age: float = _f(
-        "(55, 80]",
+        "[40, 80]",
         65.0,
-        "age savers retire; workers near retirement are drawn from 55 up, so it must leave them a working life",
+        "age savers retire; workers start at 25 and the last ten years before retirement are the bulge about to retire",
     )
     oldest_age: float = _f("[85, 120]", 105.0, "end of the life table")
     mortality_at_65: float = _f(SHARE, 0.014, "yearly death rate at 65")
-    mortality_growth: float = _f("(0, 1]", 0.09, "yearly growth of the death rate with age (Gompertz)")
+    mortality_growth: float = _f(
+        "[0.01, 1]", 0.09, "yearly growth of the death rate with age (Gompertz); from a nearly flat life table"
+    )
     generation_years: float = _f("[10, 60]", 30.0, "years between generations")
     retiree_share: float = _f(SHARE, 0.2, "share of accounts already retired")
     boomer_share: float = _f(SHARE, 0.25, "share of accounts about to retire; with retiree_share at most 1")
@@ -450,6 +461,8 @@ def resolve_path(name_or_path: str | Path) -> Path:
     text = str(name_or_path)
     if text.endswith(".toml") or "/" in text or "\\" in text:
         path = Path(text)
+        if path.exists() and not path.is_file():  # a folder, a FIFO, a device: never opened
+            raise InputError(f"scenario {path}: not a regular file")
         if not path.is_file():
             raise InputError(f"scenario file not found: {path}")
         return path
@@ -530,7 +543,8 @@ def load(
     raw, path = load_raw(name_or_path)
     for dotted, value in (overrides or {}).items():
         set_dotted(raw, dotted, value, path, source)
-    return build(raw, path)
+    given = ", ".join(f"{source or 'override'} {k}={_show(v)}" for k, v in (overrides or {}).items())
+    return build(raw, path, given)
 
 
 @dataclass(frozen=True)
@@ -672,9 +686,11 @@ def _array(hint, value, label: str, path: Path, spec) -> tuple:
     return tuple(_convert(item_cls, item, f"{label}[{i}]", path) for i, item in enumerate(value))
 
 
-def build(raw: dict, path: Path) -> ScenarioConfig:
+def build(raw: dict, path: Path, given: str = "") -> ScenarioConfig:
+    """Convert and check raw data; `given` names the overrides in it, so that a relation that
+    fails between fields (a start before the boom) names both the file and the option."""
     config = _convert(ScenarioConfig, raw, "", path)
-    _cross_check(config, path)
+    _cross_check(config, f"{path} with {given}" if given else path)
     return config
 
 

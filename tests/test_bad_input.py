@@ -157,11 +157,13 @@ SCENARIOS = [
     f"{INPUTS}/fifo.toml",
 ]
 for scenario in SCENARIOS:
-    case([*PREFIX["single"], "--scenario", scenario])
+    case([*PREFIX["single"], "--scenario", scenario], "not a regular file" if "fifo" in scenario else None)
 for command in ("calibration", "baseline", "decompose"):
     for scenario in (SCENARIOS[2], SCENARIOS[4], SCENARIOS[5]):
         case([*PREFIX[command], "--scenario", scenario])
 case(["compare", "baseline", f"{INPUTS}/wrong_type.toml", "--executor", "serial", "--out", OUT])
+# A relation that fails because of an override names the option as well as the file.
+case([*PREFIX["baseline"], "--set", "run.boom_started=2030-01-01"], "with --set run.boom_started=2030-01-01")
 case(["sweep", "interest_rate=0.02", "--scenario", f"{INPUTS}/unknown_key.toml", "--out", OUT])
 
 # Output folders that cannot be made or written.

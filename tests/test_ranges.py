@@ -153,7 +153,7 @@ def _one_line(call, *needles):
         ("run.start", dt.date(1, 1, 1), "0001-01-01"),
         ("run.start", dt.date(9999, 1, 1), "9999-01-01"),
         ("rounds.down_round_step", 0.0, "(0, 1)"),
-        ("savers.retirement_age", 50.0, "(55, 80]"),
+        ("savers.retirement_age", 30.0, "[40, 80]"),
         ("market.sentiment_weeks", 53, "[1, 52]"),
         ("economy.interest_rate", 9.99, "9.99"),
         ("market.rest_earnings", 0.0, "(0, 100000]"),
