@@ -252,6 +252,28 @@ def test_the_lock_is_held_through_the_analysis(tmp_path, monkeypatch):
     assert outcome.summary.skipped == 2
 
 
+def test_a_script_holds_the_lock_through_its_analysis(tmp_path, monkeypatch):
+    from runs import commands, scripts
+    from runs.scripts import interest_rates
+
+    out = tmp_path / "rates"
+    refused = []
+
+    def report_while_another_runner_tries(args, *rest, **kwargs):
+        with pytest.raises(InputError, match="in use by another runner") as exc:
+            run_experiment(out, {"x": {}}, toy_run, n_seeds=1, options=SERIAL, progress="off")
+        refused.append(str(exc.value))
+        return 0
+
+    monkeypatch.setattr(commands, "run_function", lambda spec=None: toy_run)
+    monkeypatch.setattr(scripts, "report_sweep", report_while_another_runner_tries)
+    argv = ["--seeds", "1", "--years", "1", "--executor", "serial", "--rates", "0.03", "--out", str(out)]
+    assert interest_rates.main(argv) == 0
+    assert len(refused) == 1
+    with store.exclusive(out):  # released once the script returned
+        pass
+
+
 def test_the_lock_refuses_a_second_process_during_analysis(tmp_path, capsys):
     out = tmp_path / "base"
     with store.exclusive(out):  # as a runner in its analysis holds it

@@ -66,6 +66,26 @@ def check(args: argparse.Namespace) -> None:
     commands.check_out_dir(args.out)
 
 
+def run_scenarios(args: argparse.Namespace, scenarios: dict[str, dict], years: float) -> ExperimentSummary:
+    """Run (or resume) a script's scenarios into `args.out` through the runner the commands use.
+
+    Inside a script's `main` decorated with `commands.holding_lock`, the folder's lock is held
+    from the first run until `main` returns, so a second runner cannot analyse the folder meanwhile.
+    """
+    from runs.executors import ExecutorOptions
+
+    outcome = commands.execute(
+        Path(args.out),
+        scenarios,
+        commands.run_function(args.run_fn),
+        args.seeds,
+        args.root_seed,
+        years,
+        options=ExecutorOptions.from_args(args),
+    )
+    return outcome.summary
+
+
 def run(main: Callable[[list[str] | None], int]) -> None:
     """Call a script's main with the command-line policy: bad input is one line, exit status 2."""
     try:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 
 from runs import commands, scripts, survival
-from runs.executors import ExecutorOptions
-from runs.experiment import run_experiment
 from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
@@ -25,21 +23,14 @@ NAME = "accounting_regime"
 REGIMES = ("gaap_2026", "strict")
 
 
+@commands.holding_lock
 def main(argv: list[str] | None = None) -> int:
     args = scripts.parser(NAME, __doc__, seeds=20).parse_args(argv)
     scripts.check(args)
     scenarios = {r: scenario_config(args.scenario, {"economy.regime": r}, args.years) for r in REGIMES}
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(
-        args.out,
-        scenarios,
-        commands.run_function(args.run_fn),
-        n_seeds=args.seeds,
-        root_seed=args.root_seed,
-        years=years,
-        options=ExecutorOptions.from_args(args),
-    )
+    summary = scripts.run_scenarios(args, scenarios, years)
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     horizon = commands.horizon_weeks(years)
     every = commands.lifetimes(tables.get("episodes"), args.measure)

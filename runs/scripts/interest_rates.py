@@ -11,8 +11,6 @@ with 95% intervals, median peak price/fundamental), `survival.png` and `sweep.pn
 from __future__ import annotations
 
 from runs import commands, scripts
-from runs.executors import ExecutorOptions
-from runs.experiment import run_experiment
 from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
@@ -20,6 +18,7 @@ NAME = "interest_rates"
 FIELD = "economy.interest_rate"
 
 
+@commands.holding_lock
 def main(argv: list[str] | None = None) -> int:
     p = scripts.parser(NAME, __doc__, seeds=12)
     p.add_argument("--rates", default="0.02,0.04,0.06,0.08", help="policy rates to compare")
@@ -31,15 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(
-        args.out,
-        scenarios,
-        commands.run_function(args.run_fn),
-        n_seeds=args.seeds,
-        root_seed=args.root_seed,
-        years=years,
-        options=ExecutorOptions.from_args(args),
-    )
+    summary = scripts.run_scenarios(args, scenarios, years)
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "interest_rate", rates, years)
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from economy.errors import InputError
 from runs import commands, scripts
-from runs.executors import ExecutorOptions
-from runs.experiment import run_experiment
 from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
 NAME = "lab_revenue_growth"
 
 
+@commands.holding_lock
 def main(argv: list[str] | None = None) -> int:
     p = scripts.parser(NAME, __doc__, seeds=12)
     p.add_argument("--factors", default="0.5,0.75,1,1.5", help="multipliers of every lab's revenue growth")
@@ -37,15 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios[f"growth-x{factor:g}"] = scenario_config(args.scenario, growth, args.years)
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(
-        args.out,
-        scenarios,
-        commands.run_function(args.run_fn),
-        n_seeds=args.seeds,
-        root_seed=args.root_seed,
-        years=years,
-        options=ExecutorOptions.from_args(args),
-    )
+    summary = scripts.run_scenarios(args, scenarios, years)
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "growth_factor", factors, years)
 

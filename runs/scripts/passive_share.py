@@ -12,8 +12,6 @@ price/fundamental), `survival.png` and `sweep.png`.
 from __future__ import annotations
 
 from runs import commands, scripts
-from runs.executors import ExecutorOptions
-from runs.experiment import run_experiment
 from runs.loader import load_experiment
 from runs.simulate import scenario_config
 
@@ -21,6 +19,7 @@ NAME = "passive_share"
 FIELD = "market.passive_share"
 
 
+@commands.holding_lock
 def main(argv: list[str] | None = None) -> int:
     p = scripts.parser(NAME, __doc__, seeds=12)
     p.add_argument("--shares", default="0.3,0.5,0.7,0.9", help="passive shares of fund assets to compare")
@@ -32,15 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     years = commands.common_years(scenarios)
 
-    summary = run_experiment(
-        args.out,
-        scenarios,
-        commands.run_function(args.run_fn),
-        n_seeds=args.seeds,
-        root_seed=args.root_seed,
-        years=years,
-        options=ExecutorOptions.from_args(args),
-    )
+    summary = scripts.run_scenarios(args, scenarios, years)
     tables = load_experiment(args.out, {"episodes": None, "weekly": ["basket_pf"]}, strict=False)
     return scripts.report_sweep(args, summary, tables, scenarios, "passive_share", shares, years)
 
