@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "runs.sweep",
     "runs.decompose",
     "runs.psy_command",
+    "runs.dashboard",
 ]
 
 

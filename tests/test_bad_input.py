@@ -162,6 +162,9 @@ for command in ("calibration", "baseline", "decompose"):
     for scenario in (SCENARIOS[2], SCENARIOS[4], SCENARIOS[5]):
         case([*PREFIX[command], "--scenario", scenario])
 case(["compare", "baseline", f"{INPUTS}/wrong_type.toml", "--executor", "serial", "--out", OUT])
+# The dashboard: a port out of range, a host that does not resolve.
+for argv in (["--port", "0"], ["--port", "70000"], ["--port", "x"], ["--host", "no such host!"]):
+    case(["dashboard", *argv], argv[0])
 # A relation that fails because of an override names the option as well as the file.
 case([*PREFIX["baseline"], "--set", "run.boom_started=2030-01-01"], "with --set run.boom_started=2030-01-01")
 case(["sweep", "interest_rate=0.02", "--scenario", f"{INPUTS}/unknown_key.toml", "--out", OUT])
