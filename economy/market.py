@@ -51,7 +51,8 @@ def tilt(values, prices, noise, kappa, bound: float) -> tuple[np.ndarray, np.nda
     benchmark weight, so neither valuations nor noise can take a fund all in or all out.
     """
     z = kappa * np.log(np.maximum(values, 1e-300) / prices) + noise
-    saturation = np.tanh(z / bound)
+    with np.errstate(over="ignore"):  # a bound near 0: z / L overflows to ±inf, and tanh gives its limit ±1
+        saturation = np.tanh(z / bound)
     return bound * saturation, kappa * (1.0 - saturation**2)
 
 

@@ -52,7 +52,7 @@ def uniform_raw(uniform, integer, choice, agents: bool = True) -> dict:
             return lo + dt.timedelta(days=integer(0, (hi - lo).days))
         if info.kind == "int":
             return integer(lo + r.lo_open, hi - r.hi_open)
-        x = uniform(float(lo), float(hi))
+        x = min(max(uniform(float(lo), float(hi)), float(lo)), float(hi))  # lo + u (hi - lo) can round past hi
         if (r.lo_open and x <= r.lo) or (r.hi_open and x >= r.hi):
             x = (float(lo) + float(hi)) / 2.0  # an open end drawn: the middle instead
         return x
