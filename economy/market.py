@@ -39,6 +39,7 @@ from economy.ledger import ASSET, INCOME, LedgerError
 
 REST = "Rest"
 PRICE_DOMAIN = (1e-6, 1e6)  # a price beyond these multiples of its opening value ends the run
+SHARES_DOMAIN = 1e-6  # a stock whose shares outstanding fall below this share of the opening count ends the run
 BRACKET_STEPS = 12  # outward doublings from a 5% step: up to a factor e^100 either way
 
 
@@ -86,6 +87,7 @@ class Market:
         self.shares = np.asarray(shares, dtype=float).copy()
         self.prices = np.asarray(prices, dtype=float).copy()
         self.opening_prices = self.prices.copy()
+        self.opening_shares = self.shares.copy()
         self.holders: list = []  # objects with .name and .cash (a ledger account)
         self.holdings = np.zeros((0, len(names)))
         self.cost_accounts: list[list[int]] = []
@@ -156,6 +158,13 @@ class Market:
             )
         holdings = self.holdings.copy()
         active, index, other, issuer = demand.parts(prices)
+        left = (self.shares - issuer) / self.opening_shares
+        if np.any(left < SHARES_DOMAIN):
+            j = int(np.argmin(left))
+            raise DomainError(
+                f"{self.names[j]}'s buybacks would leave {max(left[j], 0.0):.1e} of its opening shares at week "
+                f"{self.week}: a company with next to no shares left is beyond what the model can represent"
+            )
         holdings[orders.active_rows] = active
         holdings[orders.index_rows] = index
         holdings[orders.other_row] = other
