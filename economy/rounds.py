@@ -56,14 +56,26 @@ def down_round_multiple(opening: float, partners: float, size: float, appetite, 
         return max(opening, floor)
     if not 0.0 < step < 1.0:
         return floor
-    last = int(math.floor(math.log(floor / opening) / math.log(1.0 - step)))  # deepest step not below floor
-    if last <= 0 or partners + appetite(opening * (1.0 - step) ** last) < size:
-        return max(floor, opening * (1.0 - step) ** max(last, 0))
+    if 1.0 - step < 1.0:
+        shrink = math.log(1.0 - step)
+
+        def point(n: int) -> float:
+            return opening * (1.0 - step) ** n
+
+    else:  # a step below float resolution: the grid in logs (the bisection below stays ~600 steps at most)
+        shrink = math.log1p(-step)
+
+        def point(n: int) -> float:
+            return opening * math.exp(n * shrink)
+
+    last = int(math.floor(math.log(floor / opening) / shrink))  # deepest step not below floor
+    if last <= 0 or partners + appetite(point(last)) < size:
+        return max(floor, point(max(last, 0)))
     low, high = 0, last  # fills at `high`, not at `low`
     while high - low > 1:
         middle = (low + high) // 2
-        if partners + appetite(opening * (1.0 - step) ** middle) >= size:
+        if partners + appetite(point(middle)) >= size:
             high = middle
         else:
             low = middle
-    return opening * (1.0 - step) ** high
+    return point(high)
