@@ -77,6 +77,9 @@ def test_down_round_search_is_bounded_and_exact_for_any_step():
     # A round nobody fills ends at the floor's step; one filled at the asking price stays there.
     assert rounds.down_round_multiple(40.0, 0.0, 1e9, appetite, step=0.15, floor=4.0) >= 4.0
     assert rounds.down_round_multiple(40.0, 200.0, 150.0, appetite, step=0.15, floor=4.0) == 40.0
+    # A step below float resolution (1 - step == 1) still finds the fill point, on a grid kept in logs.
+    fine = rounds.down_round_multiple(40.0, 0.0, 150.0, appetite, step=1e-170, floor=4.0)
+    assert 4.0 <= fine < 40.0 and appetite(fine) >= 150.0 and appetite(fine * (1.0 + 1e-9)) < 150.0
     # A step outside (0, 1) goes straight to the floor instead of looping.
     assert rounds.down_round_multiple(40.0, 0.0, 1e9, appetite, step=0.0, floor=4.0) == 4.0
 
