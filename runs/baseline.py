@@ -265,6 +265,8 @@ def profit_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     commands.need_columns(giant_quarters, "giant_quarters", ["date", "giant", *PROFIT_COLUMNS])
+    if giant_quarters.empty:
+        raise ResultError("no quarter closed within the horizon")
     sums = (
         giant_quarters.assign(date=pd.to_datetime(giant_quarters["date"]))
         .groupby(["scenario", "replicate", "date"])[PROFIT_COLUMNS]
@@ -296,6 +298,8 @@ def backlog_table(giant_quarters: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     commands.need_columns(giant_quarters, "giant_quarters", ["date", "giant"])
+    if giant_quarters.empty:
+        raise ResultError("no quarter closed within the horizon")
     shares = [c for c in giant_quarters.columns if c.startswith("backlog_share_")]
     if not shares:
         raise ResultError("table 'giant_quarters' has no backlog_share_<Lab> columns")

@@ -567,3 +567,12 @@ def test_help_imports_no_pandas_matplotlib_or_model():
         ).stdout.strip()
         == "True"
     )
+
+
+def test_a_horizon_shorter_than_a_quarter_skips_the_quarterly_views_with_a_warning(tmp_path, capsys):
+    """No quarter closes in two weeks: the profit and backlog views are skipped and said so, no traceback."""
+    code = main(["baseline", "--seeds", "1", "--years", "0.04", "--executor", "serial", "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "profit split skipped: no quarter closed within the horizon" in err
+    assert (tmp_path / "b" / "survival.png").exists()
