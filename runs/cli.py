@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "runs.compare",
     "runs.sweep",
     "runs.decompose",
+    "runs.sensitivity",
+    "runs.discover",
     "runs.psy_command",
     "runs.dashboard",
 ]

@@ -242,8 +242,11 @@ def experiment_scenarios(resolved: Sequence[Resolved]) -> tuple[dict[str, dict],
 # --------------------------------------------------------------------------- options
 
 
-def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario: bool = True) -> None:
-    """Options every experiment command takes; `scenario` adds --scenario (compare has positionals)."""
+def add_experiment_options(
+    parser: argparse.ArgumentParser, seeds: int, scenario: bool = True, lifetimes: bool = True
+) -> None:
+    """Options every experiment command takes; `scenario` adds --scenario (compare has positionals),
+    `lifetimes` adds --measure and --episodes (sensitivity has one fixed measure)."""
     if scenario:
         parser.add_argument(
             "--scenario", default="baseline", metavar="NAME", help="scenario name or TOML path (default: baseline)"
@@ -276,6 +279,14 @@ def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario
         "labs.OpenAI.revenue_growth=0.8 or a short name (interest_rate=0.05); "
         "VALUE is read as TOML (numbers, true/false, strings); repeatable",
     )
+    if lifetimes:
+        _add_lifetime_options(parser)
+    # The run function is not a command-line option (it would import whatever is importable,
+    # the current folder first): a stand-in model goes through the Python API's run_fn=.
+    add_executor_options(parser)
+
+
+def _add_lifetime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--measure",
         choices=MEASURES,
@@ -291,9 +302,6 @@ def add_experiment_options(parser: argparse.ArgumentParser, seeds: int, scenario
         help="first (each run's headline episode, default), later (the ones after it) "
         "or all (pooled; intervals bootstrapped over seeds)",
     )
-    # The run function is not a command-line option (it would import whatever is importable,
-    # the current folder first): a stand-in model goes through the Python API's run_fn=.
-    add_executor_options(parser)
 
 
 def add_executor_options(parser: argparse.ArgumentParser) -> None:
@@ -377,6 +385,13 @@ LIMITS: dict[str, tuple[float, float, bool, bool]] = {
     "lag": (0, 100, True, False),
     "min_window": (1, 10_000_000, True, False),
     "run_timeout": (0, 7 * 24 * 3600, False, True),  # seconds per run, at most a week
+    "trajectories": (2, 10_000, True, False),  # sensitivity: Morris trajectories
+    "samples": (2, 65_536, True, False),  # sensitivity: Sobol base samples
+    "short": (0, 50, False, True),  # discover: years
+    "long": (0, 50, False, True),
+    "min_coverage": (0, 1, False, True),
+    "mass_min": (0, 0.5, False, True),
+    "boxes": (1, 10, True, False),
 }
 # Filesystems that are views of the kernel, not places for results.
 SPECIAL_DIRS = ("/proc", "/sys", "/dev")

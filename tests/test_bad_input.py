@@ -41,8 +41,10 @@ PREFIX = {
     "decompose": ["decompose", "--executor", "serial", "--out", OUT],
     "properties": ["properties", "--executor", "serial", "--out", OUT],
     "psy": ["psy", CSV, "--column", "price"],
+    "sensitivity": ["sensitivity", "--executor", "serial", "--out", OUT],
+    "discover": ["discover", INPUTS],
 }
-EXPERIMENTS = ["baseline", "compare", "sweep", "decompose"]
+EXPERIMENTS = ["baseline", "compare", "sweep", "decompose", "sensitivity"]
 
 CASES: list = []
 
@@ -91,6 +93,13 @@ NUMERIC = [
     ("--lag", ["psy"], ["-1", "101", "abc", "1.5", "nan"]),
     ("--min-window", ["psy"], ["0", "-5", "3", str(10**8), "abc"]),
     ("--run-timeout", EXPERIMENTS, ["0", "-1", "1e308", "inf", "nan", "abc"]),
+    ("--trajectories", ["sensitivity"], ["0", "1", "10001", BIG, "abc", "nan", "1.5"]),
+    ("--samples", ["sensitivity"], ["0", "1", "65537", "abc", "inf"]),
+    ("--short", ["discover"], ["0", "-1", "51", "nan", "inf", "abc"]),
+    ("--long", ["discover"], ["0", "-2", "1e308", "nan"]),
+    ("--min-coverage", ["discover"], ["0", "1.5", "-0.1", "nan", "abc"]),
+    ("--mass-min", ["discover"], ["0", "0.6", "nan"]),
+    ("--boxes", ["discover"], ["0", "11", "1.5", "abc", "-1"]),
 ]
 for option, commands, values in NUMERIC:
     for i, command in enumerate(commands):
@@ -135,7 +144,7 @@ SET_BAD = [
 ]
 for value, named, marks in SET_BAD:
     case([*PREFIX["baseline"], "--set", value], named, marks)
-for command in ("compare", "sweep", "decompose"):
+for command in ("compare", "sweep", "decompose", "sensitivity"):
     for value, named, marks in (SET_BAD[3], SET_BAD[8], SET_BAD[12], SET_BAD[19]):
         case([*PREFIX[command], "--set", value], named, marks)
 case([*PREFIX["baseline"], "--set", "interest_rate=0.02", "--set", "interest_rate=0.03"], "twice")
@@ -158,10 +167,35 @@ SCENARIOS = [
 ]
 for scenario in SCENARIOS:
     case([*PREFIX["single"], "--scenario", scenario], "not a regular file" if "fifo" in scenario else None)
-for command in ("calibration", "baseline", "decompose"):
+for command in ("calibration", "baseline", "decompose", "sensitivity"):
     for scenario in (SCENARIOS[2], SCENARIOS[4], SCENARIOS[5]):
         case([*PREFIX[command], "--scenario", scenario])
 case(["compare", "baseline", f"{INPUTS}/wrong_type.toml", "--executor", "serial", "--out", OUT])
+# Sensitivity: a parameters file that is not one, a parameter the --set also gives, a Sobol
+# sample that is not a power of two. Discover: no experiment where one is due.
+for parameters, named in (
+    (f"{INPUTS}/missing.toml", "not found"),
+    (f"{INPUTS}/folder.toml", "not a regular file"),
+    (f"{INPUTS}/fifo.toml", "not a regular file"),
+    (f"{INPUTS}/binary.toml", "not valid TOML"),
+    (f"{INPUTS}/latin1.toml", "not UTF-8"),
+    (f"{INPUTS}/not_toml.toml", "not valid TOML"),
+    (f"{INPUTS}/unknown_key.toml", "unknown key"),
+):
+    case([*PREFIX["sensitivity"], "--parameters", parameters], named)
+case([*PREFIX["sensitivity"], "--set", "market.passive_share=0.3"], "also given with --set")
+case([*PREFIX["sensitivity"], "--method", "sobol", "--samples", "100"], "power of two")
+case([*PREFIX["sensitivity"], "--measure", "lifetime"])
+for argv, named in (
+    (["discover", f"{INPUTS}/missing"], "not found"),
+    (["discover", f"{INPUTS}/a_file"], "not a folder"),
+    (["discover", INPUTS], "holds no experiment"),
+    (["discover", INPUTS, "--short", "6", "--long", "5"], "--short"),
+    (["discover"], None),
+    (["discover", INPUTS, "--out", f"{INPUTS}/a_file"], "--out"),
+    (["discover", INPUTS, "--out", "/proc/x"], "--out"),
+):
+    case(argv, named)
 # The dashboard: a port out of range, a host that does not resolve.
 for argv in (["--port", "0"], ["--port", "70000"], ["--port", "x"], ["--host", "no such host!"]):
     case(["dashboard", *argv], argv[0])
