@@ -69,7 +69,7 @@ class Orders:
     latent: np.ndarray  # latent demand per stock (log weight)
     active_cash: np.ndarray  # $ per active fund
     equity_share: float  # share of an active fund's wealth in stocks
-    kappa: np.ndarray  # active funds' tilt elasticity, per stock
+    kappa: np.ndarray  # active funds' tilt elasticity, per stock (or per fund and stock)
     tilt_bound: float  # most a tilt can move a log weight, either way
     other_row: int
     other_target: np.ndarray  # shares other holders want at the opening prices

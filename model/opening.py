@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from agents.funds import ActiveFund, IndexFund, OtherHolders
+from agents.funds import TREND, ActiveFund, IndexFund, OtherHolders
 from agents.savers import RetirementAccount, SaverPool
 from economy.contracts import ComputeContract
 from economy.errors import DomainError
@@ -201,17 +201,28 @@ def _opening_prices(
     index_row = holder("index", index_fraction * market.shares)
     other_row = holder("other", np.zeros(len(names)))
     before = float(market.caps().sum())
+    # Trend followers value a stock at its price carried along its trend, and the opening history
+    # is last year's pace whatever the opening level (`Beliefs.start_history`, re-run at the
+    # prices found here): their value is a fixed multiple of the opening price, so their tilt is
+    # the same at any opening price. Held at today's trend values instead, they would clear here
+    # against prices their re-read values then ignore, and be placed at holdings this clearing
+    # never gave them (other holders, taking the rest, could be left short of a stock).
+    kappa = np.broadcast_to(beliefs.kappa, (len(chosen), len(names))).copy()
+    noise = beliefs.strategy_noise[chosen].copy()
+    trend = chosen == TREND
+    noise[trend] += kappa[trend] * np.log(beliefs.values[TREND] / market.prices)
+    kappa[trend] = 0.0
     orders = Orders(
         index_rows=[index_row],
         index_flows=np.zeros(1),
         active_rows=active_rows,
         active_values=beliefs.values[chosen],
-        active_noise=beliefs.strategy_noise[chosen],
+        active_noise=noise,
         latent=beliefs.latent,
         tilt_bound=spec.tilt_bound,
         active_cash=np.zeros(len(active_rows)),
         equity_share=spec.equity_share,
-        kappa=beliefs.kappa,
+        kappa=kappa,
         other_row=other_row,
         other_target=beliefs.other_target(),
         other_elasticity=beliefs.other_elasticity,
