@@ -483,6 +483,8 @@ def _read_toml(path: Path) -> dict:
         raise InputError(f"{path}: not valid TOML (not UTF-8 text)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except ValueError:  # tomllib refuses integers over 4300 digits with a plain ValueError
+        raise InputError(f"{path}: not valid TOML (an integer too long to read)") from None
 
 
 def _merge(base: dict, top: dict, where: str) -> dict:

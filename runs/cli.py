@@ -39,7 +39,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit status 2."""
 
     def error(self, message: str) -> None:  # pragma: no cover - exercised via CLI tests
-        self.exit(2, f"error: {self.prog}: {message}\n")
+        self.exit(2, f"error: {self.prog}: {one_line(message)}\n")
+
+
+def one_line(message: object) -> str:
+    """A message as one line: a newline inside a name the user gave (a file, a key) is shown as \\n."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,10 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             check_out_dir(args.out)
         return int(args.func(args) or 0)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
     except DomainError as exc:
-        print(f"run stopped: {exc}", file=sys.stderr)
+        print(f"run stopped: {one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # The reader (say `| head`) stopped listening: not an error worth a traceback.

@@ -78,9 +78,13 @@ def parse_value(text: str) -> Any:
     text = text.strip()
     if not text:
         raise InputError("empty value")
+    if "\n" in text or "\r" in text:
+        raise InputError(f"a value on more than one line: {text.splitlines()[0][:40]!r}...")
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError as exc:  # tomllib refuses integers over 4300 digits with a plain ValueError
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            raise InputError(f"a number of {len(text)} characters is too long to read") from None
         # A bare word (strict, gaap_2026) is not TOML, but it is what people type.
         return text
 
@@ -110,8 +114,9 @@ def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
         raise InputError(f"{option} expects KEY=VALUE (e.g. economy.interest_rate=0.05), got {text!r}")
     try:
         parsed = parse_value(value)
-    except InputError:
-        raise InputError(f"{option} {text!r}: empty value after '='") from None
+    except InputError as exc:
+        reason = "empty value after '='" if not value.strip() else str(exc)
+        raise InputError(f"{option} {key}: {reason}") from None
     return parameter_key(key), parsed
 
 
@@ -435,6 +440,15 @@ def check_out_dir(path: str | Path, option: str = "--out") -> Path:
     if not text.strip() or "\0" in text:
         raise InputError(f"{option} {text!r}: not a usable folder name")
     given = Path(text).expanduser()
+    # The path as typed, part by part: the system walks it so (`afile/../x` fails at afile even
+    # though it resolves to ./x), and a link to a missing target can be neither used nor made.
+    prefix = Path(given.parts[0]) if given.parts else given
+    for part in given.parts[1:]:
+        if os.path.lexists(prefix) and not os.path.isdir(prefix):
+            raise InputError(f"{option} {text}: {prefix} is a file, so no folder can be made under it")
+        prefix = prefix / part
+    if os.path.islink(given) and not os.path.exists(given):
+        raise InputError(f"{option} {text}: a link to a missing target")
     real = Path(os.path.realpath(given))
     for special in SPECIAL_DIRS:
         if real == Path(special) or Path(special) in real.parents:

@@ -110,7 +110,12 @@ def _read_series(args) -> tuple[np.ndarray, np.ndarray | None]:
     except (pd.errors.ParserError, ValueError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"cannot read {path} as CSV: {reason}") from None
+    import csv
+
+    header = next(csv.reader(io.StringIO(text)), [])
     for name in filter(None, (args.column, args.date_column)):
+        if header.count(name) > 1:
+            raise InputError(f"column {name!r} appears {header.count(name)} times in the header of {path}")
         if name not in frame.columns:
             found = ", ".join(map(str, frame.columns))
             raise InputError(f"column {name!r} not found in {path} (columns: {found})")

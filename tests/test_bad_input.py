@@ -141,6 +141,9 @@ SET_BAD = [
     ("run.years=0", "years", ()),
     ("run.years=1e9", "years", ()),
     ("run.years=inf", "years", ()),
+    ("interest_rate=" + "1" * 5000, "too long", ()),
+    ("seed=" + "9" * 4301, "too long", ()),
+    ("interest_rate=0.1\n[economy]\ninterest_rate=9", "more than one line", ()),
 ]
 for value, named, marks in SET_BAD:
     case([*PREFIX["baseline"], "--set", value], named, marks)
@@ -164,6 +167,9 @@ SCENARIOS = [
     f"{INPUTS}/cycle_a.toml",
     f"{INPUTS}/deep_0.toml",
     f"{INPUTS}/fifo.toml",
+    f"{INPUTS}/long_int.toml",
+    f"{INPUTS}/newline_key.toml",
+    "no\nsuch",
 ]
 for scenario in SCENARIOS:
     case([*PREFIX["single"], "--scenario", scenario], "not a regular file" if "fifo" in scenario else None)
@@ -216,6 +222,9 @@ OUTS = [
     f"{INPUTS}/to_proc/x",
     f"{INPUTS}/" + "n" * 300,
     "",
+    f"{INPUTS}/a_file/../x",
+    f"{INPUTS}/dangling",
+    f"{INPUTS}/new\nline/../a_file/x",
 ]
 for command in ("single", "baseline", "compare", "sweep", "decompose", "properties"):
     for out in OUTS if command in ("single", "baseline") else OUTS[:2] + OUTS[3:4] + OUTS[8:9]:
@@ -250,6 +259,8 @@ PSY = [
     (["--column", "price"], "header_only.csv", "needs at least"),
     (["--column", "price"], "missing.csv", "no such file"),
     (["--column", "price"], "ragged.csv", "CSV"),
+    (["--column", "price"], "duplicate_column.csv", "2 times"),
+    (["--column", "price"], "no\nsuch.csv", "no such file"),
 ]
 for options, name, named in PSY:
     case(["psy", f"{INPUTS}/{name}", *options], named, id=f"psy {name} {' '.join(options)}")
@@ -291,6 +302,13 @@ def inputs(tmp_path_factory) -> Path:
     os.mkfifo(where / "fifo.csv")
     (where / "a_file").write_text("not a folder\n")
     (where / "to_proc").symlink_to("/proc")
+    (where / "dangling").symlink_to(where / "nowhere" / "sub")
+    (where / "new\nline").mkdir()
+    (where / "long_int.toml").write_text('inherits = "baseline"\n[economy]\ninterest_rate = ' + "1" * 5000 + "\n")
+    (where / "newline_key.toml").write_text('inherits = "baseline"\n[economy]\n"rate\\nsecond line" = 1\n')
+    (where / "duplicate_column.csv").write_text(
+        "date,price,price\n" + "".join(f"2020-{m:02d},1,2\n" for m in range(1, 13))
+    )
 
     _csv(where / "good.csv", [100 + i for i in range(60)])
     _csv(where / "good_short.csv", [100 + i for i in range(9)])
