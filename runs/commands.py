@@ -215,6 +215,8 @@ def resolve(
     if years is not None and (isinstance(years, bool) or not isinstance(years, (int, float)) or not years > 0):
         raise InputError(f"--years must be a positive number, got {years!r}")
     overrides = dict(overrides or {})
+    if years is not None and "run.years" in overrides:
+        raise InputError("the horizon is given twice (--years and --set run.years); give it once")
     config = load(name_or_path, {**overrides, **({} if years is None else {"run.years": years})}, "--set").to_dict()
     return Resolved(
         label=scenario_label(name_or_path, overrides),

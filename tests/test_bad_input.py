@@ -151,6 +151,8 @@ for command in ("compare", "sweep", "decompose", "sensitivity"):
     for value, named, marks in (SET_BAD[3], SET_BAD[8], SET_BAD[12], SET_BAD[19]):
         case([*PREFIX[command], "--set", value], named, marks)
 case([*PREFIX["baseline"], "--set", "interest_rate=0.02", "--set", "interest_rate=0.03"], "twice")
+case([*PREFIX["baseline"], "--years", "1", "--set", "run.years=50.00000000000001"], "given twice")
+case([*PREFIX["sensitivity"], "--years", "1", "--set", "run.years=2"], "given twice")
 for grid in ("interest_rate=0.02,inf", "interest_rate=0.02,nan", "interest_rate", "nosuch=1,2", "interest_rate=1,1"):
     case(["sweep", grid, "--executor", "serial", "--out", OUT], None)
 
