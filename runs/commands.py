@@ -398,6 +398,7 @@ LIMITS: dict[str, tuple[float, float, bool, bool]] = {
     "long": (0, 50, False, True),
     "min_coverage": (0, 1, False, True),
     "mass_min": (0, 0.5, False, True),
+    "max_qp": (0, 1, False, True),
     "boxes": (1, 10, True, False),
 }
 # Filesystems that are views of the kernel, not places for results.

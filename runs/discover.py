@@ -6,14 +6,18 @@ field), every finished run is a case with the values of the parameters its scena
 and it is "of interest" when its first bubble episode's remaining life from the scenario
 start is short (the episode bursts within `--short` years, default 1: South-Sea-like) or long
 (it lives more than `--long` years, default 5: dot-com-like; a first episode still alive at
-the horizon counts its remaining life to the horizon). A run without an episode is of
+the horizon counts its remaining life to the horizon). Remaining life counts from the scenario
+start, so a bubble that forms late counts as long-lived; `--measure lifetime` counts from the
+episode's own start instead. A run without an episode is of
 interest to neither. PRIM (Friedman and Fisher 1999, as implemented by the EMA Workbench's
 `prim.Prim`) peels the parameter space down to boxes dense in cases of interest. From each
 box's peeling trajectory the densest box that still holds at least `--min-coverage` of the
-cases left to it is chosen. For each box: coverage (share of the cases of interest inside
+cases left to it is chosen, and then its restrictions whose quasi-p-value (a one-sided binomial
+test of the restriction, Bryant and Lempert 2010) is above `--max-qp` (default 0.05) are dropped
+one at a time, the least significant first: a peel that chance alone could explain is no finding.
+For each box: coverage (share of the cases of interest inside
 it), density (share of the runs inside it that are of interest), mass (share of all runs
-inside it), and every restricted parameter's limits with its quasi-p-value (a one-sided
-binomial test of the restriction, Bryant and Lempert 2010). A class needs a horizon beyond its
+inside it), and every restricted parameter's limits with its quasi-p-value. A class needs a horizon beyond its
 threshold: "long" in a two-year experiment cannot be observed and is skipped with a note.
 
 Parameters: a sensitivity experiment's own parameters; otherwise every scenario field that
@@ -43,6 +47,7 @@ DEFAULT_SHORT = 1.0
 DEFAULT_LONG = 5.0
 DEFAULT_MIN_COVERAGE = 0.5
 DEFAULT_MASS_MIN = 0.05
+DEFAULT_MAX_QP = 0.05
 DEFAULT_BOXES = 1
 WEEKS_PER_YEAR = 52
 BOX_COLUMNS = [
@@ -108,7 +113,22 @@ def add_parser(subparsers) -> None:
         help=f"PRIM stops peeling below this share of the runs (default {DEFAULT_MASS_MIN:g})",
     )
     parser.add_argument(
+        "--max-qp",
+        type=float,
+        default=DEFAULT_MAX_QP,
+        metavar="P",
+        help="drop restrictions whose quasi-p-value is above P, the least significant first "
+        f"(default {DEFAULT_MAX_QP:g}; 1 keeps them all)",
+    )
+    parser.add_argument(
         "--boxes", type=int, default=DEFAULT_BOXES, metavar="N", help=f"boxes per class (default {DEFAULT_BOXES})"
+    )
+    parser.add_argument(
+        "--measure",
+        choices=commands.MEASURES,
+        default="remaining",
+        help="remaining (the first episode's life from the scenario start, default) or lifetime "
+        "(from the episode's own start: how long the bubble itself lasted)",
     )
     parser.add_argument("--out", metavar="DIR", help="where to write boxes.parquet and discover.png (default: DIR)")
     parser.set_defaults(func=main)
@@ -121,7 +141,9 @@ def main(args: argparse.Namespace) -> int:
         long=args.long,
         min_coverage=args.min_coverage,
         mass_min=args.mass_min,
+        max_qp=args.max_qp,
         boxes=args.boxes,
+        measure=args.measure,
         out_dir=args.out,
     )
     return outcome.report(lines)
@@ -171,9 +193,9 @@ def scenario_parameters(manifest: Mapping[str, Any]) -> pd.DataFrame:
     return table
 
 
-def run_cases(out_dir: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
+def run_cases(out_dir: Path, manifest: Mapping[str, Any], measure: str = "remaining") -> pd.DataFrame:
     """Every finished run: scenario, replicate, whether it has a first episode, its remaining
-    life (weeks) and whether that episode was still alive at the horizon."""
+    life or lifetime (`measure`) in weeks, and whether that episode was still alive at the horizon."""
     import numpy as np
     import pandas as pd
 
@@ -190,13 +212,17 @@ def run_cases(out_dir: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
     tables = load_experiment(out_dir, {"episodes": None}, labels, strict=False)
     episodes = tables.get("episodes")
     if episodes is not None and len(episodes):
-        commands.need_columns(episodes, "episodes", ["first", "remaining_weeks", "censored"])
-        first = episodes[episodes["first"].astype(bool)][["scenario", "replicate", "remaining_weeks", "censored"]]
-        runs = runs.merge(first, on=["scenario", "replicate"], how="left")
+        source = "lifetime_weeks" if measure == "lifetime" else "remaining_weeks"
+        try:
+            commands.need_columns(episodes, "episodes", ["first", source, "censored"])
+        except commands.ResultError as exc:
+            raise InputError(f"experiment {out_dir}: {exc}; discover needs the model's episodes tables") from None
+        first = episodes[episodes["first"].astype(bool)][["scenario", "replicate", source, "censored"]]
+        runs = runs.merge(first.rename(columns={source: "weeks"}), on=["scenario", "replicate"], how="left")
     else:
-        runs["remaining_weeks"] = np.nan
+        runs["weeks"] = np.nan
         runs["censored"] = False
-    runs["has_episode"] = runs["remaining_weeks"].notna()
+    runs["has_episode"] = runs["weeks"].notna()
     runs["censored"] = runs["censored"].astype("boolean").fillna(False).astype(bool)
     return runs
 
@@ -206,7 +232,7 @@ def interesting(runs: pd.DataFrame, kind: str, years: float) -> Any:
     or lives more than `years` (long)."""
     import numpy as np
 
-    weeks = runs["remaining_weeks"].to_numpy(dtype=float)
+    weeks = runs["weeks"].to_numpy(dtype=float)
     has = runs["has_episode"].to_numpy(dtype=bool)
     censored = runs["censored"].to_numpy(dtype=bool)
     limit = years * WEEKS_PER_YEAR
@@ -228,9 +254,13 @@ def choose(trajectory: pd.DataFrame, min_coverage: float) -> int:
     return int(best.index[0])
 
 
-def find_boxes(x: pd.DataFrame, y, min_coverage: float, mass_min: float, n_boxes: int) -> tuple[list[dict], list]:
+def find_boxes(
+    x: pd.DataFrame, y, min_coverage: float, mass_min: float, n_boxes: int, max_qp: float = 0.05
+) -> tuple[list[dict], list]:
     """PRIM boxes for the cases `y` (bool per row of `x`): rows for boxes.parquet (without kind)
-    and each box's (trajectory, chosen step) for the figure."""
+    and each box's (trajectory, chosen step, stats, restricted parameters, limits, initial box)
+    for the figure. Restrictions whose quasi-p-value is above `max_qp` are dropped one at a
+    time, the least significant first."""
     import logging
     import warnings
 
@@ -252,9 +282,19 @@ def find_boxes(x: pd.DataFrame, y, min_coverage: float, mass_min: float, n_boxes
         if box is None or box.peeling_trajectory.empty:
             break
         step = choose(box.peeling_trajectory, min_coverage)
+        trajectory = box.peeling_trajectory.copy()
         box.select(step)
-        stats = box.peeling_trajectory.iloc[step]
-        limits, qp = box.box_lims[step], box.p_values[step]
+        while True:
+            restricted = [c for c in x.columns if _restricted(box.box_lims[step][c], init[c])]
+            qp = {name: _qp(box.p_values[step], name) for name in restricted}
+            weakest = max(restricted, key=lambda n: qp[n] if math.isfinite(qp[n]) else -1.0, default=None)
+            if weakest is None or not qp[weakest] > max_qp:
+                break
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                box.drop_restriction(weakest, step)
+            step = len(box.peeling_trajectory) - 1
+        stats, limits = box.peeling_trajectory.iloc[step], box.box_lims[step]
         base = {
             "box": number,
             "coverage": float(stats["coverage"]),
@@ -263,7 +303,6 @@ def find_boxes(x: pd.DataFrame, y, min_coverage: float, mass_min: float, n_boxes
             "runs_in_box": int(stats["n"]),
             "cases_in_box": int(stats["k"]),
         }
-        restricted = [c for c in x.columns if _restricted(limits[c], init[c])]
         for name in restricted or [""]:
             row = {**base, "parameter": name, "low": math.nan, "high": math.nan, "values": "", "qp": math.nan}
             if name:
@@ -271,13 +310,18 @@ def find_boxes(x: pd.DataFrame, y, min_coverage: float, mass_min: float, n_boxes
                     row["values"] = ", ".join(sorted(str(v) for v in limits[name].iloc[0]))
                 else:
                     row["low"], row["high"] = float(limits[name].iloc[0]), float(limits[name].iloc[1])
-                given = [float(p) for p in qp.get(name, []) if p is not None and float(p) >= 0]
-                row["qp"] = max(given) if given else math.nan
+                row["qp"] = qp[name]
             rows.append(row)
-        trajectories.append((box.peeling_trajectory.copy(), step, base, restricted, limits, init))
-        if stats["coverage"] >= 1.0 - 1e-12 and number == 1 and not restricted:
+        trajectories.append((trajectory, base, restricted, limits, init))
+        if not restricted:
             break  # the whole space: no further box to peel
     return rows, trajectories
+
+
+def _qp(p_values: Mapping[str, Any], name: str) -> float:
+    """A restriction's quasi-p-value: the larger of its two sides' (-1 marks an unrestricted side)."""
+    given = [float(p) for p in p_values.get(name, []) if p is not None and float(p) >= 0]
+    return max(given) if given else math.nan
 
 
 def _restricted(limit, init) -> bool:
@@ -297,7 +341,9 @@ def run_discover(
     long: float = DEFAULT_LONG,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
     mass_min: float = DEFAULT_MASS_MIN,
+    max_qp: float = DEFAULT_MAX_QP,
     boxes: int = DEFAULT_BOXES,
+    measure: str = "remaining",
     out_dir: str | Path | None = None,
 ) -> tuple[Outcome, list[str]]:
     """Find and write the boxes of a finished experiment; the Outcome and the lines to print."""
@@ -311,9 +357,12 @@ def run_discover(
         (long, "--long", 0, 50, False, True),
         (min_coverage, "--min-coverage", 0, 1, False, True),
         (mass_min, "--mass-min", 0, 0.5, False, True),
+        (max_qp, "--max-qp", 0, 1, False, True),
         (boxes, "--boxes", 1, 10, True, False),
     ):
         commands.check_number(value, option, low, high, integer=integer, low_open=low_open)
+    if measure not in commands.MEASURES:
+        raise InputError(f"--measure must be one of {', '.join(commands.MEASURES)}, got {measure!r}")
     if not short <= long:
         raise InputError(f"--short ({short:g} years) must not be above --long ({long:g} years)")
     if not folder.is_dir():
@@ -328,7 +377,7 @@ def run_discover(
             raise InputError(
                 f"the scenarios of {folder} do not differ in any field: no parameters to discover boxes in"
             )
-        runs = run_cases(folder, manifest)
+        runs = run_cases(folder, manifest, measure)
         years = float((manifest.get("parameters") or {}).get("years", math.nan))
         x = params.reindex(runs["scenario"]).reset_index(drop=True)
         outcome = Outcome(out_dir=out)
@@ -339,7 +388,7 @@ def run_discover(
         ]
         rows, drawn = [], {}
         for kind, threshold in (("short", short), ("long", long)):
-            text = _kind_text(kind, threshold)
+            text = _kind_text(kind, threshold, measure)
             if not years > threshold:
                 lines.append(
                     f"{kind} ({text}): needs a horizon over {threshold:g} years; this one ran {years:g}: skipped"
@@ -350,7 +399,7 @@ def run_discover(
             lines.append(f"{kind} ({text}): {cases} of {len(runs)} runs ({cases / len(runs):.0%})")
             if cases == 0:
                 continue
-            found, trajectories = find_boxes(x, y, min_coverage, mass_min, boxes)
+            found, trajectories = find_boxes(x, y, min_coverage, mass_min, boxes, max_qp)
             drawn[kind] = (text, trajectories)
             for row in found:
                 rows.append({"kind": kind, **row, "cases": cases, "runs": len(runs)})
@@ -361,10 +410,11 @@ def run_discover(
     return outcome, lines
 
 
-def _kind_text(kind: str, years: float) -> str:
+def _kind_text(kind: str, years: float, measure: str = "remaining") -> str:
+    since = "the scenario start" if measure == "remaining" else "its own start"
     if kind == "short":
-        return f"first episode bursts within {years:g} year{'s' * (years != 1)} of the start"
-    return f"first episode lives more than {years:g} year{'s' * (years != 1)} from the start"
+        return f"first episode bursts within {years:g} year{'s' * (years != 1)} of {since}"
+    return f"first episode lives more than {years:g} year{'s' * (years != 1)} from {since}"
 
 
 def box_lines(rows: Sequence[dict], params: pd.DataFrame) -> list[str]:
@@ -403,7 +453,7 @@ def plot_boxes(drawn: Mapping[str, tuple], params: pd.DataFrame, title: str):
         return figures.message_figure(title, "No run was a case of interest in any class that the horizon allows.")
     fig, axes = plt.subplots(len(drawn), 2, figsize=(13, 4.6 * len(drawn)), constrained_layout=True, squeeze=False)
     for (left, right), (kind, (text, trajectories)) in zip(axes, drawn.items(), strict=True):
-        trajectory, step, base, restricted, limits, init = trajectories[0]
+        trajectory, base, restricted, limits, init = trajectories[0]
         points = left.scatter(
             trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"], cmap="viridis", s=18
         )

@@ -48,7 +48,14 @@ def toy_bubble(task) -> dict[str, pd.DataFrame]:
     u_passive = (passive - PASSIVE[0]) / (PASSIVE[1] - PASSIVE[0])
     weeks = 52.0 * (1.0 + 4.0 * u_rate + 2.0 * u_passive)
     horizon = 52.0 * task.years
-    episodes = pd.DataFrame({"remaining_weeks": [min(weeks, horizon)], "censored": [weeks >= horizon], "first": [True]})
+    episodes = pd.DataFrame(
+        {
+            "remaining_weeks": [min(weeks, horizon)],
+            "lifetime_weeks": [min(weeks, horizon) / 2],  # as if every bubble formed halfway
+            "censored": [weeks >= horizon],
+            "first": [True],
+        }
+    )
     outcomes = pd.DataFrame(
         {
             "ai_premium": [1.0],
@@ -240,18 +247,23 @@ def test_rerun_resumes_the_same_points_and_another_method_is_refused(tmp_path, t
 # --------------------------------------------------------------------------- discover
 
 
-def test_discover_finds_the_region_of_short_and_long_bubbles(tmp_path, two, capsys):
-    out = tmp_path / "sobol"
-    sens.run_sensitivity("sobol", two, samples=64, n_seeds=1, years=10, out_dir=out, run_fn=toy_bubble, options=SERIAL)
-    capsys.readouterr()
+def test_discover_finds_the_region_of_short_and_long_bubbles(tmp_path, capsys):
     # Remaining life 1 + 4 u_rate + 2 u_passive years: under 2 years only where both are low;
-    # over 5 years only at high rates.
+    # over 5 years only at high rates. Savers' extrapolation does nothing in the toy: a peel on it
+    # is chance, and its quasi-p-value must drop it.
+    path = tmp_path / "three.toml"
+    path.write_text(TWO + "[[parameter]]\nname='extrapolation'\nfield='savers.extrapolation'\nlow=0\nhigh=0.5\n")
+    out = tmp_path / "sobol"
+    sens.run_sensitivity("sobol", path, samples=64, n_seeds=1, years=10, out_dir=out, run_fn=toy_bubble, options=SERIAL)
+    capsys.readouterr()
     assert main(["discover", str(out), "--short", "2", "--long", "5"]) == 0
     printed = capsys.readouterr().out
-    assert "short (first episode bursts within 2 years of the start)" in printed
+    assert "short (first episode bursts within 2 years of the scenario start)" in printed
     assert "long (first episode lives more than 5 years" in printed
     boxes = pd.read_parquet(out / "boxes.parquet")
     assert list(boxes.columns) == disc.BOX_COLUMNS
+    assert "extrapolation" not in set(boxes["parameter"])
+    assert (boxes["qp"] <= 0.05).all()
     short = boxes[boxes["kind"] == "short"].set_index("parameter")
     long = boxes[boxes["kind"] == "long"].set_index("parameter")
     assert short["high"]["interest_rate"] <= 0.03  # 4 u < 1: rate under a quarter of its range
@@ -259,6 +271,10 @@ def test_discover_finds_the_region_of_short_and_long_bubbles(tmp_path, two, caps
     for table in (short, long):
         assert 0.5 <= table["coverage"].iloc[0] <= 1 and 0.5 <= table["density"].iloc[0] <= 1
     assert (out / "discover.png").stat().st_size > 10_000
+    # Counted from each episode's own start (half the remaining life here), no bubble lives 5 years.
+    outcome, lines = disc.run_discover(out, short=2, long=5, measure="lifetime")
+    assert any("long (first episode lives more than 5 years from its own start): 0 of 320 runs" in ln for ln in lines)
+    assert set(pd.read_parquet(out / "boxes.parquet")["kind"]) == {"short"}
 
 
 def test_discover_on_a_sweep_and_a_horizon_too_short_for_long_bubbles(tmp_path, capsys):
@@ -315,5 +331,5 @@ def test_both_commands_run_end_to_end_on_the_model(tmp_path, capsys):
     assert len(stars) == 2 * len(sens.OUTCOMES) and np.isfinite(stars["value"]).all()
     assert stars[stars["outcome"] == "peak_pf"]["value"].max() > 0  # the parameters move the market
     assert main(["discover", str(out), "--short", "0.25"]) == 0
-    assert "short (first episode bursts within 0.25 years" in capsys.readouterr().out
+    assert "short (first episode bursts within 0.25 years of the scenario start" in capsys.readouterr().out
     assert math.isfinite(pd.read_parquet(out / "samples.parquet")["peak_pf"].iloc[0])
