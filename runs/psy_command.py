@@ -112,7 +112,7 @@ def _read_series(args) -> tuple[np.ndarray, np.ndarray | None]:
         raise InputError(f"cannot read {path} as CSV: {reason}") from None
     import csv
 
-    header = next(csv.reader(io.StringIO(text)), [])
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
     for name in filter(None, (args.column, args.date_column)):
         if header.count(name) > 1:
             raise InputError(f"column {name!r} appears {header.count(name)} times in the header of {path}")

@@ -362,6 +362,15 @@ def test_cli_json_has_exactly_start_end_duration(run_cli, bubble_csv):
     assert any(row["start"] <= "2012-07" and row["end"] >= "2010-01" for row in dated)
 
 
+def test_cli_reads_a_file_with_old_mac_line_endings(run_cli, bubble_csv, tmp_path):
+    # Carriage returns alone end the lines: the header check must read them as pandas does.
+    crlf = tmp_path / "cr.csv"
+    crlf.write_bytes(bubble_csv.read_bytes().replace(b"\n", b"\r"))
+    code, out, err = run_cli(crlf, "--column", "price", "--json", "--reps", 100)
+    assert code == 0 and err == ""
+    assert json.loads(out) == json.loads(run_cli(bubble_csv, "--column", "price", "--json", "--reps", 100)[1])
+
+
 def test_cli_table_reports_gsadf_and_episodes(run_cli, bubble_csv):
     code, out, err = run_cli(
         bubble_csv, "--column", "price", "--date-column", "month", "--min-window", 30, "--reps", 100
