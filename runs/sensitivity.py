@@ -16,12 +16,16 @@ restricted to the horizon, 0 for a run without an episode (the mean is the restr
 "time to first burst", see `runs.decompose`); `episode_share`, the share of runs with an
 episode (it tells how much of remaining_life is whether a bubble forms at all); `peak_pf`,
 the AI basket's highest price/fundamental; `ai_premium`, the AI premium averaged over weeks.
+The two ratios are analysed in logs. With more than one seed per point, `noise.parquet` says
+how much of each outcome's variance is the seed's (within a point) rather than the
+parameters': the indices apportion the variance of the point means, noise included, and are
+read against it.
 
 A point is used only if all its seeds finished; a Morris trajectory or a Sobol block
 (N rows of the sample share a block of k + 2 points) with a missing point is dropped whole,
 with a warning, since its elementary effects or estimators need every point. Results:
 `samples.parquet` (per point: its label, the parameters' values, the outcomes, the runs
-used), `indices.parquet` (parameter, outcome, index, value, conf, low, high: Morris mu,
+used), `noise.parquet`, `indices.parquet` (parameter, outcome, index, value, conf, low, high: Morris mu,
 mu_star with its bootstrap interval, sigma; Sobol S1 and ST with theirs) and
 `sensitivity.png`. `run_sensitivity` is the Python entry point.
 """
@@ -55,7 +59,12 @@ OUTCOME_TEXT = {
     "peak_pf": "peak price/fundamental of the AI basket",
     "ai_premium": "AI premium, mean over weeks",
 }
+# Ratios are analysed in logs: a week in which the rest of the market collapses would otherwise put
+# one point's premium at 20 and let it decide the indices (found by a falsification review).
+LOG_OUTCOMES = ("peak_pf", "ai_premium")
+INDEX_TEXT = {name: text + (" (log)" if name in LOG_OUTCOMES else "") for name, text in OUTCOME_TEXT.items()}
 INDEX_COLUMNS = ["parameter", "outcome", "index", "value", "conf", "low", "high"]
+NOISE_COLUMNS = ["outcome", "run_variance", "within_point_variance", "noise_share_runs", "noise_share_means"]
 DEFAULT_SEEDS = 4
 DEFAULT_TRAJECTORIES = 10
 DEFAULT_SAMPLES = 64  # Sobol base samples: a power of two (Sobol' sequences balance in powers of 2)
@@ -388,11 +397,7 @@ def point_outcomes(runs: pd.DataFrame, labels: Sequence[str], n_seeds: int) -> p
     import numpy as np
     import pandas as pd
 
-    from runs.decompose import remaining_life
-
-    runs = runs[runs["replicate"] < n_seeds].copy()
-    runs["remaining_life"] = remaining_life(runs)
-    runs["episode_share"] = runs["has_episode"].astype(float)
+    runs = run_values(runs, n_seeds)
     grouped = runs.groupby("scenario")
     means = grouped[list(OUTCOMES)].mean().reindex(labels)
     counts = grouped["replicate"].nunique().reindex(labels).fillna(0).astype(np.int64)
@@ -404,6 +409,62 @@ def point_outcomes(runs: pd.DataFrame, labels: Sequence[str], n_seeds: int) -> p
         table[name] = means[name].to_numpy(dtype=float)
     table["runs"] = counts.to_numpy()
     return table
+
+
+def run_values(runs: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
+    """The runs of the first `n_seeds` replicates with each run's remaining_life and episode_share."""
+    from runs.decompose import remaining_life
+
+    runs = runs[runs["replicate"] < n_seeds].copy()
+    runs["remaining_life"] = remaining_life(runs)
+    runs["episode_share"] = runs["has_episode"].astype(float)
+    return runs
+
+
+def analysed(name: str, values):
+    """An outcome as the indices analyse it: ratios in logs."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    if name not in LOG_OUTCOMES:
+        return values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(values)
+
+
+def seed_noise(runs: pd.DataFrame, usable: Sequence[str], n_seeds: int) -> pd.DataFrame:
+    """How much of each outcome's variance is the seed's (NOISE_COLUMNS; NaN with one seed).
+
+    noise_share_runs: the mean variance over seeds at a point, over the variance of all runs.
+    noise_share_means: the same noise in a point's mean over its seeds (divided by n_seeds),
+    over the variance of the point means the indices apportion; a parameter's index can only
+    be read against it (Sobol indices then sum to at most 1 - noise_share_means).
+    """
+    import numpy as np
+    import pandas as pd
+
+    runs = run_values(runs, n_seeds)
+    runs = runs[runs["scenario"].isin(set(usable))]
+    rows = []
+    for name in OUTCOMES:
+        y = pd.Series(analysed(name, runs[name]), index=runs.index)
+        total = float(np.var(y, ddof=1)) if len(y) > 1 else math.nan
+        if n_seeds < 2 or not total > 0:
+            within = means = math.nan
+        else:
+            grouped = y.groupby(runs["scenario"])
+            within = float(grouped.var(ddof=1).mean())
+            means = float(np.var(grouped.mean(), ddof=1))
+        rows.append(
+            {
+                "outcome": name,
+                "run_variance": total,
+                "within_point_variance": within,
+                "noise_share_runs": within / total if total > 0 else math.nan,
+                "noise_share_means": (within / n_seeds) / means if means and means > 0 else math.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=NOISE_COLUMNS)
 
 
 def complete_groups(method: str, n_points: int, k: int, ok: np.ndarray) -> np.ndarray:
@@ -425,9 +486,9 @@ def indices(
 ) -> pd.DataFrame:
     """The sensitivity indices of every outcome as a long table (INDEX_COLUMNS).
 
-    `sample` and `outcomes` hold the usable points only (whole trajectories or blocks). An
-    outcome that is the same at every point has no variance to apportion: its Sobol indices
-    are NaN, its Morris effects 0.
+    `sample` and `outcomes` hold the usable points only (whole trajectories or blocks). Ratios
+    (LOG_OUTCOMES) are analysed in logs. An outcome that is the same at every point has no
+    variance to apportion: its Sobol indices are NaN, its Morris effects 0.
     """
     import warnings
 
@@ -438,7 +499,7 @@ def indices(
     rows = []
     spec = problem(params)
     for name in OUTCOMES:
-        y = outcomes[name].to_numpy(dtype=float)
+        y = analysed(name, outcomes[name])
         if method == "morris":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # one trajectory: sigma is undefined (NaN)
@@ -531,6 +592,16 @@ def analyse(
     outcome.figure(plot_indices(found, method, title), "sensitivity")
     episodes = float(np.nanmean(per_point["episode_share"].to_numpy(dtype=float)))
     lines = [title, f"runs with a bubble episode: {episodes:.0%} (mean over points)"]
+    noise = seed_noise(runs, [label for label, ok_ in zip(labels, use, strict=True) if ok_], n_seeds)
+    outcome.table(noise, "noise")
+    if n_seeds > 1:
+        lines.append("seed noise, share of the variance of runs / of the point means the indices apportion:")
+        for row in noise.itertuples():
+            lines.append(
+                f"  {INDEX_TEXT[row.outcome]}: {_share(row.noise_share_runs)} / {_share(row.noise_share_means)}"
+            )
+    else:
+        outcome.note("one seed per point: the seed's noise cannot be told from the parameters' effects")
     return lines + index_lines(found, method)
 
 
@@ -541,7 +612,7 @@ def index_lines(found: pd.DataFrame, method: str) -> list[str]:
     for name in OUTCOMES:
         part = found[(found["outcome"] == name)]
         ranked = part[part["index"] == key].sort_values("value", ascending=False, na_position="last")
-        lines.append(f"{OUTCOME_TEXT[name]}:")
+        lines.append(f"{INDEX_TEXT[name]}:")
         for row in ranked.itertuples():
             text = f"  {row.parameter:<26} {key} {_number(row.value)} ± {_number(row.conf)}"
             if method == "morris":
@@ -552,6 +623,10 @@ def index_lines(found: pd.DataFrame, method: str) -> list[str]:
                 text += f"  S1 {_number(s1['value'])} ± {_number(s1['conf'])}"
             lines.append(text)
     return lines
+
+
+def _share(value: float) -> str:
+    return "n/a (no variance)" if not math.isfinite(value) else f"{value:.0%}"
 
 
 def _number(value: float) -> str:
@@ -593,7 +668,7 @@ def plot_indices(found: pd.DataFrame, method: str, title: str):
                 label={"mu_star": "mu* (95% interval)", "sigma": "sigma", "S1": "S1 (95%)", "ST": "ST (95%)"}[index],
             )
         ax.set_yticks(y, order, fontsize=8)
-        ax.set_title(OUTCOME_TEXT[name], fontsize=10)
+        ax.set_title(INDEX_TEXT[name], fontsize=10)
         ax.axvline(0, color="black", lw=0.6)
         if not np.isfinite(part["value"].to_numpy(dtype=float)).any():
             ax.text(0.5, 0.5, "constant at every point: no variance to apportion", transform=ax.transAxes, ha="center")

@@ -186,12 +186,38 @@ def test_morris_ranks_the_parameters_of_a_known_model(tmp_path, two):
     assert mu["remaining_life", "mu_star", "passive_share"] == pytest.approx(2.0)
     assert mu["remaining_life", "sigma", "interest_rate"] == pytest.approx(0.0, abs=1e-9)
     assert mu["peak_pf", "mu_star", "interest_rate"] == pytest.approx(0.0, abs=1e-12)
-    assert mu["peak_pf", "mu_star", "passive_share"] == pytest.approx(0.6)
+    # Ratios are analysed in logs: each effect is a step of 2/3 of the range, from 0.2 or from 0.4.
+    low, high = math.log(1.8 / 1.4) * 1.5, math.log(1.6 / 1.2) * 1.5
+    assert low - 1e-9 <= mu["peak_pf", "mu_star", "passive_share"] <= high + 1e-9
     assert mu["ai_premium", "mu_star", "passive_share"] == 0.0
     samples = pd.read_parquet(out / "samples.parquet")
     assert len(samples) == 6 * 3 and (samples["runs"] == 1).all()
     assert (out / "sensitivity.png").stat().st_size > 10_000
     assert any("interest_rate" in line and "mu_star 4" in line for line in lines)
+
+
+def test_seed_noise_is_the_share_of_variance_within_points():
+    # Two points, three seeds each: within-point variance 1 (values m-1, m, m+1), point means 0 and 4.
+    runs = pd.DataFrame(
+        {
+            "scenario": ["a"] * 3 + ["b"] * 3,
+            "replicate": [0, 1, 2] * 2,
+            "ai_premium": np.exp([-1.0, 0.0, 1.0, 3.0, 4.0, 5.0]),  # analysed in logs
+            "peak_pf": np.exp([0.0] * 6),
+            "remaining_weeks": [52.0] * 6,
+            "first_censored": [False] * 6,
+            "has_episode": [True] * 6,
+            "horizon_weeks": [520] * 6,
+        }
+    )
+    noise = sens.seed_noise(runs, ["a", "b"], 3).set_index("outcome")
+    assert list(noise.reset_index().columns) == sens.NOISE_COLUMNS
+    total = np.var([-1.0, 0.0, 1.0, 3.0, 4.0, 5.0], ddof=1)
+    assert noise.loc["ai_premium", "within_point_variance"] == pytest.approx(1.0)
+    assert noise.loc["ai_premium", "noise_share_runs"] == pytest.approx(1.0 / total)
+    assert noise.loc["ai_premium", "noise_share_means"] == pytest.approx((1.0 / 3) / np.var([0.0, 4.0], ddof=1))
+    assert math.isnan(noise.loc["peak_pf", "noise_share_runs"])  # no variance at all
+    assert math.isnan(sens.seed_noise(runs[runs["replicate"] == 0], ["a", "b"], 1).loc[2, "noise_share_runs"])
 
 
 def test_sobol_apportions_the_variance_of_an_additive_model(tmp_path, two):
@@ -212,6 +238,7 @@ def test_sobol_apportions_the_variance_of_an_additive_model(tmp_path, two):
         != found.loc[("ai_premium", "S1", "interest_rate"), "value"]
     )
     assert len(pd.read_parquet(out / "samples.parquet")) == 64 * 4
+    assert (out / "noise.parquet").exists()  # NaN shares with one seed
 
 
 def test_a_failed_point_drops_its_trajectory_with_a_warning_and_exit_1(tmp_path, two, capsys):
