@@ -193,6 +193,24 @@ def scenario_parameters(manifest: Mapping[str, Any]) -> pd.DataFrame:
     return table
 
 
+def base_points(extra: Mapping[str, Any]) -> set[str] | None:
+    """The labels of a Sobol sensitivity's independent points: the first (A) and last (B) of
+    each block of k + 2 (SALib's layout, without second-order indices); None for other designs.
+
+    The other k points of a block differ from A in one parameter only: as cases they would
+    count nearly the same run k times, and PRIM's quasi-p-values, which assume independent
+    cases, would be far too small (found by a falsification review)."""
+    from runs.sensitivity import point_label
+
+    if extra.get("command") != "sensitivity" or extra.get("method") != "sobol":
+        return None
+    width = len(extra.get("parameters") or []) + 2
+    count = len(extra.get("points") or {})
+    if width < 3 or count % width:
+        return None
+    return {point_label(i) for i in range(count) if i % width in (0, width - 1)}
+
+
 def run_cases(out_dir: Path, manifest: Mapping[str, Any], measure: str = "remaining") -> pd.DataFrame:
     """Every finished run: scenario, replicate, whether it has a first episode, its remaining
     life or lifetime (`measure`) in weeks, and whether that episode was still alive at the horizon."""
@@ -379,13 +397,25 @@ def run_discover(
             )
         runs = run_cases(folder, manifest, measure)
         years = float((manifest.get("parameters") or {}).get("years", math.nan))
+        extra = manifest.get("extra") or {}
+        command = extra.get("command", "experiment")
+        lines = []
+        base = base_points(extra)
+        if base is not None:
+            runs = runs[runs["scenario"].isin(base)].reset_index(drop=True)
+            lines.append(
+                f"note: a Sobol design repeats each base point k times but for one parameter; discover uses "
+                f"its {len(base)} independent base points (Saltelli's A and B), whose quasi-p-values hold"
+            )
+        if runs.empty:
+            raise InputError(f"experiment {folder} has no finished runs at its base points")
         x = params.reindex(runs["scenario"]).reset_index(drop=True)
         outcome = Outcome(out_dir=out)
-        command = (manifest.get("extra") or {}).get("command", "experiment")
-        lines = [
+        lines.insert(
+            0,
             f"discover in {folder} ({command}: {len(runs)} runs of {runs['scenario'].nunique()} scenarios, "
-            f"{params.shape[1]} parameters, horizon {years:g} years)"
-        ]
+            f"{params.shape[1]} parameters, horizon {years:g} years)",
+        )
         rows, drawn = [], {}
         for kind, threshold in (("short", short), ("long", long)):
             text = _kind_text(kind, threshold, measure)

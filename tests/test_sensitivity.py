@@ -285,6 +285,8 @@ def test_discover_finds_the_region_of_short_and_long_bubbles(tmp_path, capsys):
     capsys.readouterr()
     assert main(["discover", str(out), "--short", "2", "--long", "5"]) == 0
     printed = capsys.readouterr().out
+    # Of the 64 blocks of 5 points, only the independent first and last of each are cases.
+    assert "discover uses its 128 independent base points" in printed
     assert "short (first episode bursts within 2 years of the scenario start)" in printed
     assert "long (first episode lives more than 5 years" in printed
     boxes = pd.read_parquet(out / "boxes.parquet")
@@ -300,7 +302,7 @@ def test_discover_finds_the_region_of_short_and_long_bubbles(tmp_path, capsys):
     assert (out / "discover.png").stat().st_size > 10_000
     # Counted from each episode's own start (half the remaining life here), no bubble lives 5 years.
     outcome, lines = disc.run_discover(out, short=2, long=5, measure="lifetime")
-    assert any("long (first episode lives more than 5 years from its own start): 0 of 320 runs" in ln for ln in lines)
+    assert any("long (first episode lives more than 5 years from its own start): 0 of 128 runs" in ln for ln in lines)
     assert set(pd.read_parquet(out / "boxes.parquet")["kind"]) == {"short"}
 
 
