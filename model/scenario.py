@@ -473,7 +473,8 @@ def resolve_path(name_or_path: str | Path) -> Path:
     return path
 
 
-def _read_toml(path: Path) -> dict:
+def read_toml(path: Path) -> dict:
+    """A TOML file as a dict; InputError naming the file if it cannot be read or is not TOML."""
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -514,7 +515,7 @@ def _merge(base: dict, top: dict, where: str) -> dict:
 
 def load_raw(name_or_path: str | Path, _seen: tuple = ()) -> tuple[dict, Path]:
     path = resolve_path(name_or_path)
-    raw = _read_toml(path)
+    raw = read_toml(path)
     parent = raw.pop("inherits", None)
     if parent is not None:
         if not isinstance(parent, str) or not parent or len(parent) > _MAX_TEXT:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,15 +186,9 @@ def load_parameters(path: str | Path) -> list[Parameter]:
         raise InputError(f"--parameters {path}: not a regular file")
     if not path.is_file():
         raise InputError(f"--parameters {path}: file not found")
-    try:
-        with open(path, "rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({str(exc).splitlines()[0][:200]})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not valid TOML (not UTF-8 text)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    from model.scenario import read_toml
+
+    raw = read_toml(path)
     extra = sorted(set(raw) - {"parameter"})
     if extra:
         raise InputError(f"{path}: unknown key {extra[0]!r}; the file holds [[parameter]] tables only")
