@@ -370,15 +370,9 @@ def run_discover(
     from runs import store
 
     folder = Path(experiment)
-    for value, option, low, high, integer, low_open in (
-        (short, "--short", 0, 50, False, True),
-        (long, "--long", 0, 50, False, True),
-        (min_coverage, "--min-coverage", 0, 1, False, True),
-        (mass_min, "--mass-min", 0, 0.5, False, True),
-        (max_qp, "--max-qp", 0, 1, False, True),
-        (boxes, "--boxes", 1, 10, True, False),
-    ):
-        commands.check_number(value, option, low, high, integer=integer, low_open=low_open)
+    # The bounds the command line checks (runs.commands.LIMITS), for Python callers too.
+    given = dict(short=short, long=long, min_coverage=min_coverage, mass_min=mass_min, max_qp=max_qp, boxes=boxes)
+    commands.check_limits(argparse.Namespace(**given))
     if measure not in commands.MEASURES:
         raise InputError(f"--measure must be one of {', '.join(commands.MEASURES)}, got {measure!r}")
     if not short <= long:
